@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Build, test and demo websocket-streaming, offline from registry packages.
+#
+#   ./build.sh [build]          assemble dist/ (Pyodide runtime, wheels, lock, JS module, demo)
+#   ./build.sh test [--engine chromium|firefox|webkit] [pytest args...]
+#   ./build.sh demo [--port N]  build, start the demo servers, print the URL
+#   ./build.sh lite             build the JupyterLite site into dist/lite/
+#   ./build.sh check            lint (ruff), types (mypy strict)
+#
+# Needs: a Python >= 3.12, npm; for `test`, browsers (see README).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYODIDE_VERSION=314.0.7
+MICROPIP_VERSION=0.11.1
+PACKAGING_VERSION=26.1
+DIST=dist
+CACHE=build
+VENV=.venv
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }
+
+find_python() {
+  local cand
+  for cand in "${PYTHON:-}" python3.14 python3.13 python3.12 python3; do
+    [ -n "$cand" ] || continue
+    if command -v "$cand" >/dev/null 2>&1 &&
+      "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      echo "$cand"; return 0
+    fi
+  done
+  die "no Python >= 3.12 found (tried \$PYTHON, python3.14, python3.13, python3.12, python3). Install one (pyenv, deadsnakes, or your distribution) or set PYTHON=/path/to/python3.12"
+}
+
+# The host virtualenv with the build and test tools (pyproject.toml's dev group).
+ensure_venv() {
+  local stamp="$VENV/.dev-group.sha256" want
+  want=$(sha256sum pyproject.toml | cut -c1-64)
+  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
+  local py; py=$(find_python)
+  say "virtualenv $VENV ($("$py" --version))"
+  [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade 'pip>=25.1'
+  "$VENV/bin/python" -m pip install -q --group dev
+  echo "$want" > "$stamp"
+}
+
+# A hash of the files under the given paths, to skip work when nothing changed.
+tree_hash() { find "$@" -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64; }
+
+build() {
+  need npm "install Node.js and npm (Debian: apt-get install nodejs npm)"
+  ensure_venv
+  mkdir -p "$CACHE" "$DIST"
+
+  # 1. Pyodide's runtime, from the npm registry (the tarball is cached).
+  local tgz="$CACHE/pyodide-$PYODIDE_VERSION.tgz"
+  if [ ! -f "$tgz" ]; then
+    say "npm pack pyodide@$PYODIDE_VERSION"
+    (cd "$CACHE" && npm pack --silent "pyodide@$PYODIDE_VERSION" >/dev/null)
+  fi
+  if [ "$(cat "$DIST/pyodide/.version" 2>/dev/null)" != "$PYODIDE_VERSION" ]; then
+    say "unpack Pyodide runtime -> $DIST/pyodide/"
+    rm -rf "$DIST/pyodide" "$CACHE/unpack" && mkdir -p "$CACHE/unpack"
+    tar -xzf "$tgz" -C "$CACHE/unpack"
+    mv "$CACHE/unpack/package" "$DIST/pyodide"
+    echo "$PYODIDE_VERSION" > "$DIST/pyodide/.version"
+  fi
+
+  # 2. micropip and packaging: pure-Python wheels from PyPI (cached).
+  local wheels="$CACHE/wheels"
+  if [ ! -f "$wheels/micropip-$MICROPIP_VERSION-py3-none-any.whl" ] ||
+    [ ! -f "$wheels/packaging-$PACKAGING_VERSION-py3-none-any.whl" ]; then
+    say "pip download micropip $MICROPIP_VERSION, packaging $PACKAGING_VERSION"
+    "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: --python-version 3.14 \
+      -d "$wheels" "micropip==$MICROPIP_VERSION" "packaging==$PACKAGING_VERSION"
+  fi
+
+  # 3. Our wheel, rebuilt only when its sources change.
+  local src_hash; src_hash=$(tree_hash python pyproject.toml README.md)
+  if [ "$(cat "$CACHE/wheel.stamp" 2>/dev/null)" != "$src_hash" ] || ! ls "$CACHE"/wheel/*.whl >/dev/null 2>&1; then
+    say "build wheel"
+    rm -rf "$CACHE/wheel"
+    "$VENV/bin/python" -m build -q --wheel --no-isolation -o "$CACHE/wheel" . >/dev/null
+    echo "$src_hash" > "$CACHE/wheel.stamp"
+  fi
+  local ours; ours=$(ls "$CACHE"/wheel/websocket_streaming-*.whl)
+
+  # 4. The lock, listing the wheels we ship with their real sha256.
+  local lock_inputs; lock_inputs=$(sha256sum "$ours" "$wheels"/*.whl | sha256sum | cut -c1-64)
+  if [ "$(cat "$DIST/pyodide/.lock.stamp" 2>/dev/null)" != "$lock_inputs" ]; then
+    say "pyodide-lock.json += micropip, packaging, $(basename "$ours")"
+    rm -f "$DIST"/pyodide/websocket_streaming-*.whl
+    cp "$ours" "$wheels"/*.whl "$DIST/pyodide/"
+    "$VENV/bin/python" tools/make_lock.py "$DIST/pyodide" "$ours" "$wheels"/*.whl
+    echo "$lock_inputs" > "$DIST/pyodide/.lock.stamp"
+  fi
+
+  # 5. The ES module and the demo pages: plain copies.
+  cp js/websocket_streaming.js js/websocket_streaming.d.ts js/package.json "$DIST/"
+  mkdir -p "$DIST/demo" && cp -r demo/. "$DIST/demo/"
+  say "dist ready: $DIST/ (serve it with: python3 -m http.server -d $DIST)"
+}
+
+cmd=${1:-build}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  build) build ;;
+  test)
+    build
+    "$VENV/bin/python" -m pytest "$@"
+    ;;
+  demo)
+    build
+    exec "$VENV/bin/python" demo/server.py --dist "$DIST" "$@"
+    ;;
+  lite)
+    build
+    exec "$VENV/bin/python" tools/build_lite.py --dist "$DIST" "$@"
+    ;;
+  check)
+    ensure_venv
+    "$VENV/bin/ruff" check python tests tools demo
+    "$VENV/bin/ruff" format --check python tests tools demo
+    "$VENV/bin/mypy"
+    ;;
+  *) die "unknown command '$cmd' (use: build, test, demo, lite, check)" ;;
+esac

@@ -1,0 +1,309 @@
+"""WebSocketStream: the asyncio side of one connection.
+
+It moves messages and wakes waiters; the browser work is done by a *transport*
+(see :class:`Transport`), which ``browser.py`` implements over the page's
+``WebSocket`` and the tests implement with a fake on plain CPython.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from types import TracebackType
+from typing import Protocol
+
+from .exceptions import ConcurrencyError, ConnectionClosedOK, ConnectionFailed, describe_close
+from .protocol import State, check_close, closed_exception
+
+__all__ = ["Data", "Transport", "WebSocketStream"]
+
+#: A received message: ``str`` for a text frame, ``bytes`` for a binary frame.
+Data = str | bytes
+
+
+class Transport(Protocol):
+    """What a WebSocketStream needs from the thing that really holds the socket.
+
+    The transport calls ``on_event()`` when the socket opens, when it closes,
+    and when a message arrives after ``want_wake()`` was called (once, then it
+    must be asked again). It never calls it re-entrantly from its own methods.
+    """
+
+    on_event: Callable[[], None]
+
+    @property
+    def state(self) -> State: ...
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def extensions(self) -> str: ...
+    @property
+    def buffered_amount(self) -> int: ...
+    @property
+    def close_info(self) -> tuple[int, str, bool] | None:
+        """``(code, reason, was_clean)`` once closed, else None."""
+        ...
+
+    def take(self) -> Iterable[Data]:
+        """Remove and return every message received so far, oldest first."""
+        ...
+
+    def want_wake(self) -> None: ...
+    def send_text(self, data: str) -> None: ...
+    def send_binary(self, data: memoryview) -> None: ...
+    def close(self, code: int | None = None, reason: str = "") -> None: ...
+
+
+class WebSocketStream:
+    """An open WebSocket connection, read with ``recv()`` or ``async for``.
+
+    Get one from :func:`websocket_streaming.connect`. Messages received while
+    nobody is reading are kept, in order, until read, also after the
+    connection has closed: ``recv()`` raises ``ConnectionClosed`` only once all
+    of them have been returned.
+    """
+
+    def __init__(self, url: str, transport: Transport, *, write_limit: int = 1 << 20) -> None:
+        self._url = url
+        self._transport = transport
+        self._write_limit = write_limit
+        self._messages: deque[Data] = deque()
+        self._recv_waiter: asyncio.Future[None] | None = None
+        self._recv_busy = False
+        self._state_waiters: list[asyncio.Future[None]] = []
+        transport.on_event = self._on_event
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The URL this connection was opened with."""
+        return self._url
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose, or None."""
+        return self._transport.protocol or None
+
+    @property
+    def extensions(self) -> str:
+        """The extensions the server chose (``Sec-WebSocket-Extensions``), or ``""``."""
+        return self._transport.extensions
+
+    @property
+    def state(self) -> State:
+        """CONNECTING, OPEN, CLOSING or CLOSED."""
+        return self._transport.state
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code the browser reported, or None while not closed."""
+        info = self._transport.close_info
+        return None if info is None else info[0]
+
+    @property
+    def close_reason(self) -> str | None:
+        """The close reason the browser reported, or None while not closed."""
+        info = self._transport.close_info
+        return None if info is None else info[1]
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes passed to ``send()`` that the browser has not yet put on the wire."""
+        return self._transport.buffered_amount
+
+    # -- receiving ----------------------------------------------------------
+
+    async def recv(self) -> Data:
+        """Return the next message: ``str`` for a text frame, ``bytes`` for binary.
+
+        A message already received returns at once, without a trip through the
+        event loop. Binary data is copied once, from the browser's ArrayBuffer
+        into the ``bytes``; text is decoded once into the ``str``.
+
+        Canceling ``recv()`` is safe: no message is lost.
+
+        Raises:
+            ConnectionClosedOK: the connection closed cleanly and every message
+                received before the close has been returned.
+            ConnectionClosedError: likewise, after an unclean close.
+            ConcurrencyError: another coroutine is already waiting in ``recv()``.
+        """
+        if self._messages:
+            return self._messages.popleft()
+        if self._recv_busy:
+            raise ConcurrencyError(
+                "cannot call recv() while another coroutine is already waiting for the next message"
+            )
+        self._recv_busy = True
+        try:
+            while True:
+                self._messages.extend(self._transport.take())
+                if self._messages:
+                    return self._messages.popleft()
+                info = self._transport.close_info
+                if info is not None:
+                    raise closed_exception(*info)
+                waiter = asyncio.get_running_loop().create_future()
+                self._recv_waiter = waiter
+                self._transport.want_wake()
+                try:
+                    await waiter
+                finally:
+                    self._recv_waiter = None
+        finally:
+            self._recv_busy = False
+
+    async def __aiter__(self) -> AsyncIterator[Data]:
+        """Yield messages until the connection closes.
+
+        Ends quietly after a clean close (``ConnectionClosedOK``).
+
+        Raises:
+            ConnectionClosedError: the connection closed with an error.
+            ConcurrencyError: as for ``recv()``.
+        """
+        try:
+            while True:
+                yield await self.recv()
+        except ConnectionClosedOK:
+            return
+
+    # -- sending ------------------------------------------------------------
+
+    async def send(self, message: str | bytes | bytearray | memoryview) -> None:
+        """Send one message: a text frame for ``str``, a binary frame for bytes-like.
+
+        Copies: a ``str`` is encoded once by the browser. A contiguous bytes-like
+        object is handed to the browser as a view of Pyodide's memory, with no
+        copy on our side (the browser copies it into its send buffer); a
+        non-contiguous memoryview is copied once first.
+
+        Returns once the browser has queued the message. If more than
+        ``write_limit`` bytes are then waiting in the browser's buffer, waits
+        until they drain below it, so a fast producer cannot exhaust memory.
+
+        Raises:
+            ConnectionClosed: the connection is closing or closed; the message
+                was not sent.
+            TypeError: ``message`` is neither ``str`` nor bytes-like.
+        """
+        if isinstance(message, str):
+            self._check_writable()
+            self._transport.send_text(message)
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            view = memoryview(message)
+            if not view.c_contiguous:
+                view = memoryview(view.tobytes())
+            self._check_writable()
+            self._transport.send_binary(view)
+        else:
+            raise TypeError(
+                f"send() takes str, bytes, bytearray or memoryview, not {type(message).__name__}"
+            )
+        if self._transport.buffered_amount > self._write_limit:
+            await self._drain()
+
+    def _check_writable(self) -> None:
+        state = self._transport.state
+        if state is State.OPEN:
+            return
+        info = self._transport.close_info
+        if info is not None:
+            raise closed_exception(*info)
+        # CLOSING: the close frame is sent, the peer's has not arrived yet.
+        raise closed_exception(1006, "the connection is closing", False)
+
+    async def _drain(self) -> None:
+        # Browsers fire no event when bufferedAmount falls, so poll it. Pyodide
+        # runs delays of 2 ms or less as message-channel tasks, which can starve
+        # the browser's network tasks: poll with a real timer.
+        low = self._write_limit // 2
+        while self._transport.buffered_amount > low:
+            if self._transport.state is not State.OPEN:
+                return
+            await asyncio.sleep(0.005)
+
+    # -- closing ------------------------------------------------------------
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake and wait until the connection is closed.
+
+        Messages received before the close stay readable with ``recv()``.
+        Closing a closed connection does nothing.
+
+        Raises:
+            InvalidCloseCode: ``code`` is not 1000 or 3000-4999, or ``reason``
+                is longer than 123 bytes of UTF-8.
+        """
+        check_close(code, reason)
+        if self._transport.state in (State.CONNECTING, State.OPEN):
+            self._transport.close(code, reason)
+        await self.wait_closed()
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed, by either side. Raises nothing."""
+        while self._transport.state is not State.CLOSED:
+            waiter = asyncio.get_running_loop().create_future()
+            self._state_waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._state_waiters:
+                    self._state_waiters.remove(waiter)
+
+    def abort(self) -> None:
+        """Drop the connection now without waiting for the closing handshake."""
+        if self._transport.state in (State.CONNECTING, State.OPEN):
+            self._transport.close()
+
+    async def __aenter__(self) -> WebSocketStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- internals ------------------------------------------------------------
+
+    async def _wait_open(self) -> None:
+        """Wait for the handshake to finish.
+
+        Raises:
+            ConnectionFailed: the socket closed before it opened.
+        """
+        while self._transport.state is State.CONNECTING:
+            waiter = asyncio.get_running_loop().create_future()
+            self._state_waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._state_waiters:
+                    self._state_waiters.remove(waiter)
+        if self._transport.state is not State.OPEN:
+            info = self._transport.close_info or (1006, "", False)
+            raise ConnectionFailed(
+                f"could not connect to {self._url}: the browser closed the connection "
+                f"with {describe_close(info[0], info[1])} before it opened "
+                "(the server refused it, is unreachable, or rejected the handshake; "
+                "browsers do not say which)"
+            )
+
+    def _on_event(self) -> None:
+        """Called by the transport when the socket opened, closed or got a message."""
+        waiter = self._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if self._state_waiters:
+            waiters, self._state_waiters = self._state_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def __repr__(self) -> str:
+        return f"<WebSocketStream {self._url} {self.state.name}>"
