@@ -18,11 +18,12 @@ import js  # noqa: F401 - imported so that this module fails fast outside Pyodid
 from pyodide.code import run_js
 from pyodide.ffi import JsException, create_proxy, to_js
 
-from .connection import Data
-from .exceptions import InvalidURI, WebSocketError
-from .protocol import State
+from .client import connect
+from .connection import Data, WebSocketStream
+from .exceptions import ConnectionClosed, InvalidCloseCode, InvalidURI, WebSocketError
+from .protocol import State, closed_exception
 
-__all__ = ["BrowserTransport"]
+__all__ = ["BrowserTransport", "js_close", "js_open", "js_send", "js_wait_closed", "js_wait_message"]
 
 # The JS side of one socket. `wake` is the Python callback; the helper destroys
 # it after the close event, so every socket's proxy dies with the socket.
@@ -33,6 +34,7 @@ _OPEN_JS = """
   const s = {
     ws, queue: [], waiting: false, closeInfo: undefined,
     take() { const q = this.queue; this.queue = []; return q; },
+    shift() { return this.queue.shift(); },
     sendBinary(buffer) {
       const view = buffer.getBuffer("u8");
       try { ws.send(view.data); } finally { view.release(); }
@@ -112,10 +114,17 @@ class BrowserTransport:
                 self._close_info = (int(code), str(reason), bool(clean))
         return self._close_info
 
+    @property
+    def pending(self) -> int:
+        return int(self._js.queue.length)
+
+    @property
+    def js_state(self) -> Any:
+        """The JS object holding the socket and its message queue (for the JS facade)."""
+        return self._js
+
     def take(self) -> list[Data]:
         """Move every waiting message to Python: text once decoded, binary copied once."""
-        if not self._js.queue.length:
-            return []
         return [m if type(m) is str else m.to_bytes() for m in self._js.take()]
 
     def want_wake(self) -> None:
@@ -141,3 +150,93 @@ class BrowserTransport:
                 self._ws.close(code, reason)
         except JsException as exc:
             raise WebSocketError(f"the browser could not close: {exc}") from None
+
+
+# -- the bridge used by js/websocket_streaming.js ------------------------------
+#
+# A Python exception raised into JS arrives as a PythonError carrying a
+# traceback, so the bridge never raises: on failure it *returns* a plain JS
+# Error whose `name` is the Python exception's class name and whose `message`
+# is its str(), with `code` and `reason` for a closed connection. The ES module
+# turns it into one of its error classes. No traceback or PyProxy reaches JS.
+
+_ERROR_JS = """
+(name, message, code, reason) => {
+  const e = new Error(message);
+  e.name = name;
+  if (code !== undefined) { e.code = code; e.reason = reason; }
+  return e;
+}
+"""
+_make_error: Any = None
+
+
+def _js_error(exc: BaseException) -> Any:
+    global _make_error
+    if _make_error is None:
+        _make_error = run_js(_ERROR_JS)
+    if isinstance(exc, ConnectionClosed):
+        return _make_error(type(exc).__name__, str(exc), exc.code, exc.reason)
+    return _make_error(type(exc).__name__, str(exc))
+
+
+def _transport(stream: WebSocketStream) -> BrowserTransport:
+    transport = stream._transport
+    assert isinstance(transport, BrowserTransport)
+    return transport
+
+
+async def js_open(url: str, protocols: Any, open_timeout: float | None) -> Any:
+    """Open a stream for JS: the WebSocketStream, or a JS Error for what ``connect()`` raises."""
+    try:
+        return await connect(url, subprotocols=list(protocols), open_timeout=open_timeout)
+    except (WebSocketError, TimeoutError) as exc:
+        return _js_error(exc)
+
+
+def js_state(stream: WebSocketStream) -> Any:
+    """The JS object holding the socket and its queue: JS reads messages from it directly."""
+    return _transport(stream).js_state
+
+
+async def js_wait_message(stream: WebSocketStream) -> Any:
+    """Wait until the JS queue holds a message: None, or a JS Error for what ``recv()`` raises."""
+    try:
+        await stream.wait_message()
+    except WebSocketError as exc:
+        return _js_error(exc)
+    return None
+
+
+async def js_send(stream: WebSocketStream, data: Any) -> Any:
+    """Send a JS string, ArrayBuffer or view, handing that JS object itself to the browser
+    (nothing is copied on our side), then wait for the send buffer to drain as ``send()``
+    does. None, or a JS Error for ConnectionClosed."""
+    try:
+        stream._check_writable()
+        transport = _transport(stream)
+        transport._ws.send(data)
+        if transport.buffered_amount > stream._write_limit:
+            await stream._drain()
+    except WebSocketError as exc:
+        return _js_error(exc)
+    return None
+
+
+async def js_close(stream: WebSocketStream, code: int, reason: str) -> Any:
+    """Close and wait for the close: None, or a JS Error for InvalidCloseCode."""
+    try:
+        await stream.close(code, reason)
+    except InvalidCloseCode as exc:
+        return _js_error(exc)
+    return None
+
+
+async def js_wait_closed(stream: WebSocketStream) -> Any:
+    """Wait for the close; return a JS object ``{name, message, code, reason, wasClean}``
+    describing it, ``name`` being ConnectionClosedOK or ConnectionClosedError."""
+    await stream.wait_closed()
+    code, reason, clean = _transport(stream).close_info or (1006, "", False)
+    exc = closed_exception(code, reason, clean)
+    info = {"name": type(exc).__name__, "message": str(exc), "code": code, "reason": reason}
+    return to_js(info | {"wasClean": clean}, dict_converter=js.Object.fromEntries)

@@ -45,6 +45,11 @@ class Transport(Protocol):
         """``(code, reason, was_clean)`` once closed, else None."""
         ...
 
+    @property
+    def pending(self) -> int:
+        """How many received messages wait to be taken."""
+        ...
+
     def take(self) -> Iterable[Data]:
         """Remove and return every message received so far, oldest first."""
         ...
@@ -132,16 +137,28 @@ class WebSocketStream:
         """
         if self._messages:
             return self._messages.popleft()
+        if self._recv_busy or not self._transport.pending:
+            await self.wait_message()
+        self._messages.extend(self._transport.take())
+        return self._messages.popleft()
+
+    async def wait_message(self) -> None:
+        """Wait until a message is ready, so that ``recv()`` returns at once.
+
+        The message stays where it is (the JS facade reads it from the
+        browser's side without a copy).
+
+        Raises:
+            ConnectionClosedOK / ConnectionClosedError: as for ``recv()``.
+            ConcurrencyError: another coroutine is already waiting for a message.
+        """
         if self._recv_busy:
             raise ConcurrencyError(
-                "cannot call recv() while another coroutine is already waiting for the next message"
+                "cannot wait for a message while another coroutine is already waiting for one"
             )
         self._recv_busy = True
         try:
-            while True:
-                self._messages.extend(self._transport.take())
-                if self._messages:
-                    return self._messages.popleft()
+            while not (self._messages or self._transport.pending):
                 info = self._transport.close_info
                 if info is not None:
                     raise closed_exception(*info)

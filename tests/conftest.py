@@ -1,0 +1,232 @@
+"""Fixtures shared by every test: servers on 127.0.0.1, one browser page per engine and module.
+
+Browser tests take the `py` fixture (a page with Pyodide and our package loaded,
+in each engine) and are usually written with `@run_in_pyodide`: the test body
+is Python that runs inside Pyodide, in the browser.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import sys
+import textwrap
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DIST = ROOT / "dist"
+sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import browsers  # noqa: E402
+from servers import StaticServer, WebSocketServer  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        action="append",
+        choices=browsers.ENGINES,
+        help="run browser tests in this engine only (repeatable); "
+        "default: $WS_STREAMING_ENGINES (comma-separated) or all three",
+    )
+
+
+def selected_engines(config: pytest.Config) -> list[str]:
+    chosen = config.getoption("--engine")
+    if not chosen and os.environ.get("WS_STREAMING_ENGINES"):
+        chosen = [e.strip() for e in os.environ["WS_STREAMING_ENGINES"].split(",") if e.strip()]
+        unknown = set(chosen) - set(browsers.ENGINES)
+        if unknown:
+            raise pytest.UsageError(f"WS_STREAMING_ENGINES names unknown engines: {unknown}")
+    return list(chosen or browsers.ENGINES)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", selected_engines(metafunc.config), scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "engine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+# -- servers -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def static_server() -> Iterator[StaticServer]:
+    """dist/ at /, the tests folder at /tests/."""
+    if not (DIST / "pyodide" / "pyodide-lock.json").exists():
+        pytest.fail("dist/ is not built: run ./build.sh (or ./build.sh test)")
+    server = StaticServer(DIST, {"/tests/": Path(__file__).resolve().parent})
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def ws_server() -> Iterator[WebSocketServer]:
+    server = WebSocketServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def ws_url(ws_server: WebSocketServer) -> str:
+    """The base URL of the test WebSocket server, e.g. ws://127.0.0.1:PORT."""
+    return ws_server.url
+
+
+# -- browsers ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser(engine: str) -> Iterator[browsers.Browser]:
+    """One browser per engine for the whole session; a missing engine fails in CI."""
+    try:
+        b = browsers.launch(engine)
+    except browsers.BrowserUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"{engine} is required in CI (CI=true) but unavailable: {exc}")
+        pytest.skip(f"{engine} unavailable: {exc}")
+    yield b
+    b.close()
+
+
+class PyodidePage:
+    """A page with Pyodide and websocket_streaming loaded; runs Python or JS in it."""
+
+    def __init__(self, page: browsers.Page, engine: str) -> None:
+        self.page = page
+        self.engine = engine
+
+    def js(self, source: str, arg: Any = None, timeout: float = 120.0) -> Any:
+        """Evaluate an async JS function expression `(arg) => ...` and return its JSON result."""
+        return self.page.evaluate(source, arg, timeout=timeout)
+
+    def run(self, code: str, timeout: float = 120.0) -> Any:
+        """Run Python `code` in fresh globals; return `json.loads` of its global `result`."""
+        out = self.js(_RUN_PYTHON_JS, textwrap.dedent(code), timeout=timeout)
+        return _unwrap(out, self)
+
+
+_RUN_PYTHON_JS = """
+async (code) => {
+  const globals = pyodide.globals.get("dict")();
+  try {
+    await pyodide.runPythonAsync(code, { globals });
+    const out = pyodide.runPython(
+      "import json; json.dumps(globals().get('result'))", { globals });
+    return { ok: true, value: JSON.parse(out) };
+  } catch (e) {
+    return { ok: false, error: String(e.message || e) };
+  } finally {
+    globals.destroy();
+  }
+}
+"""
+
+
+def _unwrap(out: Any, page: PyodidePage) -> Any:
+    if not out["ok"]:
+        raise PyodideError(f"[{page.engine}] Python in the page failed:\n{out['error']}")
+    return out["value"]
+
+
+class PyodideError(AssertionError):
+    """Python code run in the page raised; the message holds its traceback."""
+
+
+@pytest.fixture(scope="module")
+def py(browser: browsers.Browser, static_server: StaticServer) -> Iterator[PyodidePage]:
+    """One page per engine and test module, with Pyodide and our package loaded."""
+    page = browser.new_page(static_server.url + "/tests/page.html")
+    started = time.monotonic()
+    page.evaluate("async () => { await window.pyodideReady; return true; }", timeout=120)
+    pyodide_page = PyodidePage(page, browser.engine)
+    pyodide_page.load_seconds = time.monotonic() - started  # type: ignore[attr-defined]
+    yield pyodide_page
+    page.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """On a failing browser test, attach the page's console to the report."""
+    report = yield
+    if report.failed and "py" in getattr(item, "funcargs", {}):
+        try:
+            lines = item.funcargs["py"].page.console()
+        except Exception as exc:  # the page may be gone; say so rather than hide the failure
+            lines = [f"(console unavailable: {exc})"]
+        report.sections.append(("browser console", "\n".join(lines[-200:]) or "(empty)"))
+    return report
+
+
+# -- run_in_pyodide ------------------------------------------------------------
+
+
+def run_in_pyodide(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run the decorated test's body inside Pyodide, in the page of the `py` fixture.
+
+    The test's first parameter must be `py`; it is None inside Pyodide. Its
+    other parameters are pytest fixtures, resolved on the host and passed in
+    as JSON. The body may be `async def`. A failing `assert` fails the test
+    with the Python traceback from the page.
+    """
+    signature = inspect.signature(func)
+    names = list(signature.parameters)
+    if not names or names[0] != "py":
+        raise TypeError(f"{func.__name__}: the first parameter of a run_in_pyodide test must be py")
+    lines = textwrap.dedent(inspect.getsource(func)).splitlines()
+    while not lines[0].lstrip().startswith(("def ", "async def ")):
+        lines.pop(0)  # drop decorators
+    source = "\n".join(lines)
+    call = f"{func.__name__}(None, *_args)"
+    if inspect.iscoroutinefunction(func):
+        call = "await " + call
+    code = f"{source}\nimport json as _json\n_args = _json.loads(_ARGS)\nresult = {call}\n"
+
+    @functools.wraps(func)
+    def wrapper(py: PyodidePage, **kwargs: Any) -> Any:
+        args = [kwargs[name] for name in names[1:]]
+        return py.run(f"_ARGS = {json.dumps(json.dumps(args))}\n{code}")
+
+    return wrapper
+
+
+# -- summary -------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Count what ran: unit tests on CPython, browser tests per engine."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") != "call" and outcome == "passed":
+                continue
+            keywords = getattr(report, "keywords", {})
+            tier = "unit (CPython)"
+            for engine in browsers.ENGINES:
+                if f"[{engine}" in report.nodeid or f"-{engine}]" in report.nodeid or f"-{engine}-" in report.nodeid:
+                    tier = f"browser: {engine}"
+            if "browser" not in keywords and tier.startswith("unit"):
+                tier = "unit (CPython)"
+            counts[(tier, outcome)] += 1
+    if not counts:
+        return
+    terminalreporter.section("tests by tier")
+    for tier in sorted({t for t, _ in counts}):
+        parts = [f"{counts[(tier, o)]} {o}" for o in ("passed", "failed", "error", "skipped") if counts[(tier, o)]]
+        terminalreporter.write_line(f"{tier}: {', '.join(parts)}")
