@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any
 
 from .connection import Transport, WebSocketStream
+from .exceptions import WebSocketError
 from .protocol import backoff, check_uri, should_retry
 
 __all__ = ["TransportFactory", "connect"]
@@ -38,6 +39,7 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
 
     Raises (when awaited or entered):
         InvalidURI: ``uri`` is not a valid ``ws://`` or ``wss://`` URL.
+        WebSocketError: not running in Pyodide and no ``transport_factory`` given.
         ConnectionFailed: the handshake failed (refused, unreachable, rejected).
         TimeoutError: the handshake took longer than ``open_timeout``.
     """
@@ -64,7 +66,14 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         check_uri(self.uri)
         factory = self.transport_factory
         if factory is None:
-            from .browser import BrowserTransport as factory  # the only door to `js`
+            try:
+                from .browser import BrowserTransport  # the only door to `js`
+            except ImportError:
+                raise WebSocketError(
+                    "no browser here: websocket_streaming opens connections only inside "
+                    "Pyodide (or pass transport_factory=)"
+                ) from None
+            factory = BrowserTransport
         transport = factory(self.uri, self.subprotocols)
         ws = WebSocketStream(self.uri, transport, write_limit=self.write_limit)
         try:
@@ -112,6 +121,12 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
                         ...
                 except ConnectionClosed:
                     continue
+
+        Raises:
+            InvalidURI: ``uri`` is not a valid ``ws://`` or ``wss://`` URL.
+            Exception: the first failure ``process_exception`` declines to
+                retry; by default anything but ConnectionFailed, TimeoutError
+                and ConnectionClosedError.
         """
         delays = None
         while True:

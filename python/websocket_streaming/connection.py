@@ -33,13 +33,25 @@ class Transport(Protocol):
     on_event: Callable[[], None]
 
     @property
-    def state(self) -> State: ...
+    def state(self) -> State:
+        """The browser's ``readyState``."""
+        ...
+
     @property
-    def protocol(self) -> str: ...
+    def protocol(self) -> str:
+        """The subprotocol the server chose, ``""`` if none (or not open yet)."""
+        ...
+
     @property
-    def extensions(self) -> str: ...
+    def extensions(self) -> str:
+        """The extensions the server chose, ``""`` if none."""
+        ...
+
     @property
-    def buffered_amount(self) -> int: ...
+    def buffered_amount(self) -> int:
+        """The browser's ``bufferedAmount``: bytes sent but not yet on the wire."""
+        ...
+
     @property
     def close_info(self) -> tuple[int, str, bool] | None:
         """``(code, reason, was_clean)`` once closed, else None."""
@@ -54,10 +66,25 @@ class Transport(Protocol):
         """Remove and return every message received so far, oldest first."""
         ...
 
-    def want_wake(self) -> None: ...
-    def send_text(self, data: str) -> None: ...
-    def send_binary(self, data: memoryview) -> None: ...
-    def close(self, code: int | None = None, reason: str = "") -> None: ...
+    def want_wake(self) -> None:
+        """Call ``on_event()`` when the next message arrives (once)."""
+        ...
+
+    def send_text(self, data: str) -> None:
+        """Queue a text frame; the browser encodes it to UTF-8."""
+        ...
+
+    def send_binary(self, data: memoryview) -> None:
+        """Queue a binary frame with the bytes of ``data``, a C-contiguous view."""
+        ...
+
+    def close(self, code: int | None = None, reason: str = "") -> None:
+        """Start the closing handshake, or fail the connection if not yet open.
+
+        Like ``WebSocket.close()``: returns at once, and does nothing once
+        closing or closed.
+        """
+        ...
 
 
 class WebSocketStream:
@@ -77,6 +104,7 @@ class WebSocketStream:
         self._recv_waiter: asyncio.Future[None] | None = None
         self._recv_busy = False
         self._state_waiters: list[asyncio.Future[None]] = []
+        self._close_sent: tuple[int, str] | None = None
         transport.on_event = self._on_event
 
     # -- properties ---------------------------------------------------------
@@ -203,7 +231,9 @@ class WebSocketStream:
 
         Raises:
             ConnectionClosed: the connection is closing or closed; the message
-                was not sent.
+                was not sent. Also raised when the connection closes while
+                ``send()`` waits for the buffer to drain: the browser may not
+                have sent everything.
             TypeError: ``message`` is neither ``str`` nor bytes-like.
         """
         if isinstance(message, str):
@@ -229,7 +259,9 @@ class WebSocketStream:
         info = self._transport.close_info
         if info is not None:
             raise closed_exception(*info)
-        # CLOSING: the close frame is sent, the peer's has not arrived yet.
+        # CLOSING: a close frame is on its way and the close event has not come.
+        if self._close_sent is not None:
+            raise closed_exception(*self._close_sent, True)
         raise closed_exception(1006, "the connection is closing", False)
 
     async def _drain(self) -> None:
@@ -238,8 +270,7 @@ class WebSocketStream:
         # the browser's network tasks: poll with a real timer.
         low = self._write_limit // 2
         while self._transport.buffered_amount > low:
-            if self._transport.state is not State.OPEN:
-                return
+            self._check_writable()  # closed while waiting: what is buffered is lost
             await asyncio.sleep(0.005)
 
     # -- closing ------------------------------------------------------------
@@ -256,6 +287,7 @@ class WebSocketStream:
         """
         check_close(code, reason)
         if self._transport.state in (State.CONNECTING, State.OPEN):
+            self._close_sent = (code, reason)
             self._transport.close(code, reason)
         await self.wait_closed()
 
@@ -291,10 +323,15 @@ class WebSocketStream:
     async def _wait_open(self) -> None:
         """Wait for the handshake to finish.
 
+        The open, message and close events may all run before this coroutine
+        resumes: a socket found closed with a close frame (clean, or a code
+        other than 1006) or with messages waiting did open, so it is returned
+        and ``recv()`` reports the messages, then the close.
+
         Raises:
             ConnectionFailed: the socket closed before it opened.
         """
-        while self._transport.state is State.CONNECTING:
+        while self._transport.state not in (State.OPEN, State.CLOSED):
             waiter = asyncio.get_running_loop().create_future()
             self._state_waiters.append(waiter)
             try:
@@ -304,6 +341,8 @@ class WebSocketStream:
                     self._state_waiters.remove(waiter)
         if self._transport.state is not State.OPEN:
             info = self._transport.close_info or (1006, "", False)
+            if info[2] or info[0] != 1006 or self._transport.pending:
+                return  # it opened, then closed before we resumed
             raise ConnectionFailed(
                 f"could not connect to {self._url}: the browser closed the connection "
                 f"with {describe_close(info[0], info[1])} before it opened "

@@ -1,0 +1,255 @@
+"""A browser WebSocket simulated on plain CPython, for the unit tests.
+
+:class:`FakeTransport` implements the ``Transport`` protocol the way
+``browser.py`` does over a page's ``WebSocket``, and follows the browser's
+rules (WHATWG WebSockets standard):
+
+- ``state`` goes CONNECTING -> OPEN -> CLOSING -> CLOSED, and changes inside
+  a "browser task", except ``close()``, which moves to CLOSING at once, as
+  ``WebSocket.close()`` does.
+- Every event is a browser task: it runs from ``loop.call_soon``, never inside
+  a transport method, so ``on_event`` is never called re-entrantly.
+- ``on_event`` is called when the socket opens and when it closes, always;
+  when a message arrives only if ``want_wake()`` was called since the last
+  call (then the flag is cleared), like browser.py's ``waiting`` flag.
+- A message that arrives while the state is not OPEN is dropped (the
+  standard's "if ready state is not OPEN, return"). Messages already received
+  stay takeable after the close.
+- ``send_*`` raise in CONNECTING (``InvalidStateError``, which browser.py turns
+  into ``WebSocketError``); in CLOSING or CLOSED the data is counted in
+  ``buffered_amount`` and discarded. Nothing is ever put on the wire by
+  itself: the test calls :meth:`drain`.
+- ``close()`` rejects what the browser rejects (code not 1000 or 3000-4999,
+  reason over 123 bytes). In CONNECTING it fails the connection (close event
+  1006, not clean); in OPEN the server answers at once if ``answer_close`` is
+  true, echoing the code (1005 when none was sent), else when the test calls
+  :meth:`peer_close`.
+
+The test drives the "network" with :meth:`open`, :meth:`receive`,
+:meth:`peer_close`, :meth:`fail` and :meth:`drain`, then lets the browser
+tasks run with ``await transport.flush()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from websocket_streaming.exceptions import WebSocketError
+from websocket_streaming.protocol import State
+
+__all__ = ["FakeTransport", "async_test", "real_sleep"]
+
+#: asyncio.sleep as it was at import, for helpers that must still yield to the
+#: loop when a test has patched asyncio.sleep.
+real_sleep = asyncio.sleep
+
+Data = str | bytes
+
+
+def _ignore() -> None:
+    pass
+
+
+def async_test[**P](
+    fn: Callable[P, Coroutine[Any, Any, None]],
+) -> Callable[P, None]:
+    """Run an async test function in a fresh event loop, failing it after 5 s."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        async def main() -> None:
+            async with asyncio.timeout(5):
+                await fn(*args, **kwargs)
+
+        asyncio.run(main())
+
+    return wrapper
+
+
+class FakeTransport:
+    """One simulated browser WebSocket (see the module docstring for its rules).
+
+    What the stream did to it is recorded in ``sent`` (messages sent while
+    OPEN: ``str`` for text, ``bytes`` for binary), ``discarded`` (sent while
+    CLOSING or CLOSED), ``binary_sources`` (the ``.obj`` of every memoryview
+    handed to ``send_binary``), ``close_calls`` (``(code, reason)`` per
+    ``close()``), ``want_wake_calls`` and ``events`` (``on_event`` calls).
+    """
+
+    def __init__(
+        self,
+        url: str = "ws://fake.test/",
+        protocols: Sequence[str] = (),
+        *,
+        answer_close: bool = True,
+    ) -> None:
+        self.url = url
+        self.protocols = list(protocols)
+        self.answer_close = answer_close
+        self.on_event: Callable[[], None] = _ignore
+        self._state = State.CONNECTING
+        self._protocol = ""
+        self._extensions = ""
+        self._buffered = 0
+        self._close_info: tuple[int, str, bool] | None = None
+        self._queue: list[Data] = []
+        self._waiting = False
+        self._tasks = 0
+        self.sent: list[Data] = []
+        self.discarded: list[Data] = []
+        self.binary_sources: list[object] = []
+        self.close_calls: list[tuple[int | None, str]] = []
+        self.want_wake_calls = 0
+        self.events = 0
+
+    # -- the Transport protocol --------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def protocol(self) -> str:
+        return self._protocol
+
+    @property
+    def extensions(self) -> str:
+        return self._extensions
+
+    @property
+    def buffered_amount(self) -> int:
+        return self._buffered
+
+    @property
+    def close_info(self) -> tuple[int, str, bool] | None:
+        return self._close_info
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def take(self) -> list[Data]:
+        messages, self._queue = self._queue, []
+        return messages
+
+    def want_wake(self) -> None:
+        self.want_wake_calls += 1
+        self._waiting = True
+
+    def send_text(self, data: str) -> None:
+        assert type(data) is str, f"send_text() got {type(data).__name__}"
+        self._send(data, len(data.encode("utf-8", "surrogatepass")))
+
+    def send_binary(self, data: memoryview) -> None:
+        assert type(data) is memoryview, f"send_binary() got {type(data).__name__}"
+        # browser.py sends view.data of getBuffer("u8"): the bytes must be contiguous.
+        assert data.c_contiguous, "send_binary() got a non-contiguous memoryview"
+        self.binary_sources.append(data.obj)
+        self._send(data.tobytes(), data.nbytes)  # the browser copies into its buffer
+
+    def close(self, code: int | None = None, reason: str = "") -> None:
+        if code is not None and code != 1000 and not 3000 <= code <= 4999:
+            raise WebSocketError(f"the browser could not close: InvalidAccessError: {code}")
+        if len(reason.encode("utf-8", "surrogatepass")) > 123:
+            raise WebSocketError("the browser could not close: SyntaxError: reason too long")
+        self.close_calls.append((code, reason))
+        if self._state is State.CONNECTING:
+            self._state = State.CLOSING
+            self._task(self._closed, 1006, "", False)
+        elif self._state is State.OPEN:
+            self._state = State.CLOSING
+            if self.answer_close:
+                self._task(self._closed, 1005 if code is None else code, reason, True)
+
+    # -- driving it from a test ---------------------------------------------
+
+    def open(self, protocol: str = "", extensions: str = "") -> None:
+        """The handshake succeeds (in a browser task), choosing this subprotocol."""
+        if protocol:
+            assert protocol in self.protocols, "a browser fails a subprotocol it did not offer"
+        self._task(self._opened, protocol, extensions)
+
+    def receive(self, *messages: Data) -> None:
+        """The server sends these messages, one browser task each, in order."""
+        for message in messages:
+            assert type(message) in (str, bytes), type(message)
+            self._task(self._message, message)
+
+    def peer_close(self, code: int = 1000, reason: str = "", was_clean: bool = True) -> None:
+        """The connection closes from the server's side (or ours is answered).
+
+        A clean close takes two browser tasks, as in a browser: the server's
+        close frame arrives (state CLOSING, no event), then the TCP connection
+        ends (state CLOSED, close event). An unclean one takes only the second.
+        """
+        if was_clean:
+            self._task(self._closing)
+        self._task(self._closed, code, reason, was_clean)
+
+    def fail(self) -> None:
+        """The connection fails: an error, then close 1006, not clean (before or after open)."""
+        self._task(self._closed, 1006, "", False)
+
+    def drain(self, nbytes: int | None = None) -> None:
+        """The browser puts ``nbytes`` (default: all) of its send buffer on the wire."""
+        self._buffered = 0 if nbytes is None else max(0, self._buffered - nbytes)
+
+    async def flush(self) -> None:
+        """Let every scheduled browser task run, then the tasks they woke."""
+        while self._tasks:
+            await real_sleep(0)
+        for _ in range(3):
+            await real_sleep(0)
+
+    # -- the browser's tasks ---------------------------------------------------
+
+    def _task(self, step: Callable[..., None], *args: Any) -> None:
+        self._tasks += 1
+
+        def run() -> None:
+            self._tasks -= 1
+            step(*args)
+
+        asyncio.get_running_loop().call_soon(run)
+
+    def _fire(self) -> None:
+        self.events += 1
+        self.on_event()
+
+    def _send(self, data: Data, nbytes: int) -> None:
+        if self._state is State.CONNECTING:
+            raise WebSocketError("the browser could not send: InvalidStateError")
+        self._buffered += nbytes
+        (self.sent if self._state is State.OPEN else self.discarded).append(data)
+
+    def _opened(self, protocol: str, extensions: str) -> None:
+        if self._state is not State.CONNECTING:
+            return  # closed or failed meanwhile: no open event
+        self._state = State.OPEN
+        self._protocol = protocol
+        self._extensions = extensions
+        self._waiting = False
+        self._fire()
+
+    def _message(self, message: Data) -> None:
+        if self._state is not State.OPEN:
+            return
+        self._queue.append(message)
+        if self._waiting:
+            self._waiting = False
+            self._fire()
+
+    def _closing(self) -> None:
+        if self._state is State.OPEN:
+            self._state = State.CLOSING
+
+    def _closed(self, code: int, reason: str, was_clean: bool) -> None:
+        if self._state is State.CLOSED:
+            return  # one close event per socket
+        self._state = State.CLOSED
+        self._close_info = (code, reason, was_clean)
+        self._waiting = False
+        self._fire()

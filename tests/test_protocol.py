@@ -1,0 +1,298 @@
+"""protocol.py: the pure rules (states, URLs, close codes, backoff, retry policy), no I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+from websocket_streaming.exceptions import (
+    ConcurrencyError,
+    ConnectionClosedError,
+    ConnectionClosedOK,
+    ConnectionFailed,
+    InvalidCloseCode,
+    InvalidURI,
+    WebSocketError,
+)
+from websocket_streaming.protocol import (
+    OK_CLOSE_CODES,
+    State,
+    backoff,
+    check_close,
+    check_uri,
+    closed_exception,
+    should_retry,
+)
+
+# -- State -----------------------------------------------------------------------
+
+
+def test_state_values_are_ready_state():
+    """State's values are the browser's readyState numbers 0-3."""
+    assert [(s.name, int(s)) for s in State] == [
+        ("CONNECTING", 0),
+        ("OPEN", 1),
+        ("CLOSING", 2),
+        ("CLOSED", 3),
+    ]
+    assert State(1) is State.OPEN
+
+
+# -- check_uri ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "ws://example.com",
+        "wss://example.com/",
+        "ws://example.com/chat?room=1&x=%20",
+        "ws://127.0.0.1:8765",
+        "wss://[::1]:443/path",
+        "ws://user:pw@example.com:80/",
+        "WSS://EXAMPLE.COM/",
+        "ws://localhost:0/",
+        "ws://localhost:65535/",
+    ],
+)
+def test_check_uri_accepts_websocket_urls(uri):
+    """check_uri returns a valid ws:// or wss:// URL unchanged (the same object)."""
+    assert check_uri(uri) is uri
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://example.com/",
+        "https://example.com/",
+        "ftp://example.com/",
+        "example.com",
+        "//example.com/",
+        "",
+    ],
+)
+def test_check_uri_rejects_other_schemes(uri):
+    """check_uri rejects a URL whose scheme is not ws or wss, naming the URL."""
+    with pytest.raises(InvalidURI) as info:
+        check_uri(uri)
+    assert repr(uri) in str(info.value)
+    assert "ws://" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "uri", ["ws://", "wss:///path", "ws://:8765/", "ws://@/", "ws://?q", "ws:example.com"]
+)
+def test_check_uri_rejects_no_host(uri):
+    """check_uri rejects a ws:// URL without a host."""
+    with pytest.raises(InvalidURI, match="has no host"):
+        check_uri(uri)
+
+
+@pytest.mark.parametrize("uri", ["ws://example.com/#top", "ws://example.com/#", "wss://h/?a=1#"])
+def test_check_uri_rejects_fragment(uri):
+    """check_uri rejects a URL with a #fragment, even an empty one."""
+    with pytest.raises(InvalidURI, match="fragment"):
+        check_uri(uri)
+
+
+@pytest.mark.parametrize("uri", [None, b"ws://example.com/", 42, ["ws://example.com/"]])
+def test_check_uri_rejects_non_str(uri):
+    """check_uri rejects anything but a str, naming its type."""
+    with pytest.raises(InvalidURI, match=f"not {type(uri).__name__}$"):
+        check_uri(uri)
+
+
+@pytest.mark.parametrize(
+    "uri", ["ws://example.com:99999/", "ws://example.com:abc/", "ws://h:-1/", "ws://[::1/"]
+)
+def test_check_uri_rejects_bad_port_or_host(uri):
+    """check_uri turns urllib's ValueError for a bad port or IPv6 host into InvalidURI."""
+    with pytest.raises(InvalidURI, match="is not a valid URL") as info:
+        check_uri(uri)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_invalid_uri_is_a_value_error():
+    """A bad URL can be caught as ValueError too."""
+    with pytest.raises(ValueError):
+        check_uri("http://example.com/")
+
+
+# -- check_close -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [1000, 3000, 3999, 4000, 4999])
+def test_check_close_accepts_allowed_codes(code):
+    """check_close accepts 1000 and 3000-4999, the codes a page may send."""
+    assert check_close(code, "") is None
+
+
+@pytest.mark.parametrize("code", [0, 999, 1001, 1005, 1006, 1011, 2999, 5000, 65535, -1000])
+def test_check_close_rejects_other_codes(code):
+    """check_close rejects every code but 1000 and 3000-4999, naming it."""
+    with pytest.raises(InvalidCloseCode, match=f"close code {code} is not allowed"):
+        check_close(code, "")
+
+
+@pytest.mark.parametrize("code", [True, False, "1000", 1000.0, None])
+def test_check_close_rejects_non_int_codes(code):
+    """check_close rejects a code that is not an int (bool included), naming its type."""
+    with pytest.raises(InvalidCloseCode, match=f"must be an int, not {type(code).__name__}"):
+        check_close(code, "")
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["", "a" * 123, "é" * 61 + "a", "€" * 41, "😀" * 30 + "abc", "\ud800" * 41],
+    ids=["empty", "ascii", "2-byte", "3-byte", "4-byte", "lone-surrogate"],
+)
+def test_check_close_accepts_123_byte_reason(reason):
+    """check_close accepts a reason of up to 123 bytes of UTF-8, however many characters."""
+    assert len(reason.encode("utf-8", "surrogatepass")) <= 123
+    assert check_close(1000, reason) is None
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["a" * 124, "é" * 62, "€" * 41 + "a", "😀" * 31, "\ud800" * 41 + "a"],
+    ids=["ascii", "2-byte", "3-byte", "4-byte", "lone-surrogate"],
+)
+def test_check_close_rejects_124_byte_reason(reason):
+    """check_close rejects a reason of 124 bytes of UTF-8, even with fewer characters."""
+    assert len(reason.encode("utf-8", "surrogatepass")) == 124
+    with pytest.raises(InvalidCloseCode, match="124 bytes"):
+        check_close(4000, reason)
+
+
+@pytest.mark.parametrize("reason", [None, b"bye", 1])
+def test_check_close_rejects_non_str_reason(reason):
+    """check_close rejects a reason that is not a str, naming its type."""
+    with pytest.raises(InvalidCloseCode, match=f"must be a str, not {type(reason).__name__}"):
+        check_close(1000, reason)
+
+
+def test_invalid_close_code_is_a_value_error():
+    """A bad close code can be caught as ValueError too."""
+    with pytest.raises(ValueError):
+        check_close(1001, "")
+
+
+# -- closed_exception ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "was_clean", "cls"),
+    [
+        (1000, True, ConnectionClosedOK),
+        (1001, True, ConnectionClosedOK),
+        (1005, True, ConnectionClosedOK),
+        (1000, False, ConnectionClosedError),
+        (1001, False, ConnectionClosedError),
+        (1005, False, ConnectionClosedError),
+        (1006, False, ConnectionClosedError),
+        (1006, True, ConnectionClosedError),
+        (1011, True, ConnectionClosedError),
+        (3000, True, ConnectionClosedError),
+        (4000, True, ConnectionClosedError),
+    ],
+)
+def test_closed_exception_classifies(code, was_clean, cls):
+    """closed_exception is OK only for a clean 1000/1001/1005, Error otherwise."""
+    exc = closed_exception(code, "why", was_clean)
+    assert type(exc) is cls
+    assert (exc.code, exc.reason) == (code, "why")
+
+
+def test_ok_close_codes():
+    """OK_CLOSE_CODES is exactly 1000, 1001 and 1005."""
+    assert frozenset({1000, 1001, 1005}) == OK_CLOSE_CODES
+
+
+# -- backoff -----------------------------------------------------------------------
+
+
+def test_backoff_grows_by_factor_up_to_maximum():
+    """With neutral jitter, delays grow by `factor` from `initial` and stay at `maximum`."""
+    delays = backoff(initial=1.0, factor=2.0, maximum=10.0, jitter=lambda: 0.5)
+    assert list(itertools.islice(delays, 7)) == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
+
+
+def test_backoff_scales_each_delay_by_jitter():
+    """Each delay is the base delay times (0.5 + jitter()), still capped at `maximum`."""
+    jitters = iter([0.0, 0.25, 0.5, 0.75, 0.99, 0.0])
+    delays = backoff(initial=1.0, factor=2.0, maximum=10.0, jitter=lambda: next(jitters))
+    got = list(itertools.islice(delays, 6))
+    assert got == pytest.approx([0.5, 1.5, 4.0, 10.0, 10.0, 5.0])
+
+
+def test_backoff_defaults():
+    """The default schedule starts at 0.5 s, grows by 1.618 and stops growing at 30 s."""
+    got = list(itertools.islice(backoff(jitter=lambda: 0.5), 12))
+    assert got[:3] == pytest.approx([0.5, 0.809, 1.309], rel=1e-3)
+    assert got == sorted(got)
+    assert got[-1] == 30.0 and got[-3] == 30.0
+
+
+def test_backoff_default_jitter_stays_in_band():
+    """With the default random jitter each delay is within [0.5, 1.5) of its base, max 30."""
+    base = list(itertools.islice(backoff(jitter=lambda: 0.5), 40))
+    for _ in range(20):
+        got = list(itertools.islice(backoff(), 40))
+        for delay, mid in zip(got, base, strict=True):
+            assert 0.5 * mid <= delay <= min(30.0, 1.5 * mid)
+    assert len({next(backoff()) for _ in range(20)}) > 1  # the jitter is random
+
+
+def test_backoff_takes_no_time(monkeypatch):
+    """backoff only computes delays: it never sleeps, so a thousand come at once."""
+
+    def no_sleep(*args):
+        raise AssertionError("backoff slept")
+
+    monkeypatch.setattr(time, "sleep", no_sleep)
+    monkeypatch.setattr(asyncio, "sleep", no_sleep)
+    start = time.perf_counter()
+    delays = list(itertools.islice(backoff(), 1000))
+    assert time.perf_counter() - start < 0.5
+    assert sum(delays) > 1000  # the delays themselves are long
+
+
+# -- should_retry ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionFailed("refused"),
+        TimeoutError(),
+        ConnectionClosedError(1006, ""),
+        ConnectionClosedError(1011, "oops"),
+    ],
+    ids=repr,
+)
+def test_should_retry_transient_errors(exc):
+    """should_retry says yes for a failed handshake, a timeout, or a close by error."""
+    assert should_retry(exc) is True
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionClosedOK(1000, ""),
+        InvalidURI("bad"),
+        InvalidCloseCode("bad"),
+        ConcurrencyError("two"),
+        WebSocketError("the browser refused"),
+        OSError("other"),
+        ValueError("bug"),
+        RuntimeError("bug"),
+        asyncio.CancelledError(),
+        KeyboardInterrupt(),
+    ],
+    ids=repr,
+)
+def test_should_retry_refuses_everything_else(exc):
+    """should_retry says no for a clean close, a bad URL, a bug or a cancellation."""
+    assert should_retry(exc) is False
