@@ -89,6 +89,17 @@ def ws_url(ws_server: WebSocketServer) -> str:
     return ws_server.url
 
 
+@pytest.fixture
+def refused_url() -> str:
+    """A ws:// URL on 127.0.0.1 where nothing listens (a port just freed), so connecting is refused."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"ws://127.0.0.1:{port}/"
+
+
 # -- browsers ------------------------------------------------------------------
 
 

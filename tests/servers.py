@@ -109,6 +109,7 @@ class WebSocketServer:
         assert stop is not None
         self._loop.call_soon_threadsafe(stop.set_result, None)
         self._thread.join(10)
+        self._loop.close()
 
     @staticmethod
     def _process_request(connection: ServerConnection, request: Request) -> Response | None:
@@ -141,10 +142,8 @@ class WebSocketServer:
             pass
         finally:
             if "id" in query:
-                self.closes[query["id"]] = (
-                    ws.close_rcvd.code if ws.close_rcvd else None,
-                    ws.close_rcvd.reason if ws.close_rcvd else None,
-                )
+                rcvd = ws.protocol.close_rcvd
+                self.closes[query["id"]] = (rcvd.code, rcvd.reason) if rcvd else (None, None)
 
     async def _route_echo(self, ws: ServerConnection, query: dict[str, str]) -> None:
         async for message in ws:

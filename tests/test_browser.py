@@ -204,13 +204,11 @@ async def test_send_rejects_other_types(py, ws_url):
 
 
 @run_in_pyodide
-async def test_connection_refused(py, ws_url):
-    """A refused connection raises ConnectionFailed, an OSError naming the URL."""
-    import socket  # noqa: F401 - nothing listens on port 9 of loopback in these tests
-
+async def test_connection_refused(py, ws_url, refused_url):
+    """A refused connection or rejected handshake raises ConnectionFailed, an OSError naming the URL."""
     from websocket_streaming import ConnectionFailed, WebSocketError, connect
 
-    for url in ["ws://127.0.0.1:9/", ws_url + "/reject"]:
+    for url in [refused_url, ws_url + "/reject"]:
         try:
             await connect(url, open_timeout=20)
         except ConnectionFailed as exc:
