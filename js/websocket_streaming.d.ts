@@ -51,7 +51,7 @@ export declare class WebSocketStream implements AsyncIterable<Message> {
   readonly url: string;
   /** Resolves once open; rejects with ConnectionFailed, or TypeError for a bad URL. */
   readonly opened: Promise<OpenInfo>;
-  /** Resolves after a clean close; rejects with ConnectionClosedError otherwise. */
+  /** Resolves after a completed closing handshake (any code); rejects with ConnectionClosedError (1006) otherwise. */
   readonly closed: Promise<CloseInfo>;
   readonly readyState: number;
   readonly bufferedAmount: number;

@@ -169,7 +169,7 @@ export class WebSocketStream {
     this.#closeInfo = info;
     this.#py.destroy(); // nothing of Python is needed any more: the queue is JS
     this.#py = null;
-    if (info.name !== "ConnectionClosedOK") {
+    if (!info.wasClean) {
       throw new ConnectionClosedError(info.message, info.name, info.code, info.reason);
     }
     return { code: info.code, reason: info.reason };

@@ -1,0 +1,348 @@
+"""The demo: demo/server.py on its own (CPython clients), then demo/index.html in each engine.
+
+The server runs as a subprocess on ports the OS picks (``--port 0 --ws-port 0``),
+exactly as ``./build.sh demo`` runs it, and serves the built dist/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import browsers
+import pytest
+from conftest import DIST, ROOT
+from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, InvalidStatus
+from websockets.sync.client import connect
+
+SERVER = ROOT / "demo" / "server.py"
+RESULTS = ROOT / "test-results"
+
+
+class DemoServer:
+    """demo/server.py as a subprocess; its output goes to a file (a full pipe would block it)."""
+
+    def __init__(self, log: Path, *args: str) -> None:
+        if not (DIST / "demo" / "index.html").exists():
+            pytest.fail("dist/ holds no demo: run ./build.sh (or ./build.sh test)")
+        self.log = log
+        with log.open("w") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(SERVER), "--dist", str(DIST), *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        deadline = time.monotonic() + 30
+        while not (found := re.search(r"Open (http://\S+?)/demo/", self.output())):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"demo/server.py did not start:\n{self.output()}")
+            time.sleep(0.05)
+        self.http = found.group(1)
+        ws = re.search(r"WebSocket (ws://\S+?)/ticker", self.output())
+        assert ws, self.output()
+        self.ws = ws.group(1)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Send ``sig``, wait for the exit (killing it after 15 s); return the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"demo/server.py ignored {sig!r}:\n{self.output()}") from None
+        return self.proc.returncode
+
+    def post(self, path: str) -> dict[str, Any]:
+        request = urllib.request.Request(self.http + path, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return dict(json.load(response))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    server = DemoServer(
+        tmp_path_factory.mktemp("demo") / "server.log", "--port", "0", "--ws-port", "0"
+    )
+    yield server
+    assert server.stop() == 0, server.output()
+
+
+# -- the server, from CPython ---------------------------------------------------
+
+
+def test_ticker_sends_json_at_the_requested_rate(demo: DemoServer) -> None:
+    """/ticker?rate=100 sends JSON ticks (symbol, price, ts, seq) about 100 times a second."""
+    with connect(demo.ws + "/ticker?rate=100") as ws:
+        started = time.monotonic()
+        ticks = [json.loads(ws.recv(timeout=5)) for _ in range(100)]
+        elapsed = time.monotonic() - started
+    assert 0.6 < elapsed < 2.0, elapsed
+    assert [t["seq"] for t in ticks] == list(range(100))
+    assert {t["symbol"] for t in ticks} == {"ABC", "DEF", "XYZ"}
+    for tick in ticks:
+        assert set(tick) == {"symbol", "price", "ts", "seq"}
+        assert isinstance(tick["price"], float) and 1 <= tick["price"] < 1000
+        assert abs(tick["ts"] - time.time()) < 10
+
+
+def test_sensor_sends_packed_floats(demo: DemoServer) -> None:
+    """/sensor sends binary frames: '<d3f', a timestamp and three channels within [-2, 2]."""
+    with connect(demo.ws + "/sensor?rate=200") as ws:
+        frames = [ws.recv(timeout=5) for _ in range(50)]
+    for frame in frames:
+        assert isinstance(frame, bytes) and len(frame) == struct.calcsize("<d3f")
+        ts, *channels = struct.unpack("<d3f", frame)
+        assert abs(ts - time.time()) < 10
+        assert all(-2 < c < 2 for c in channels), channels
+    stamps = [struct.unpack("<d3f", f)[0] for f in frames]
+    assert stamps == sorted(stamps)
+
+
+def test_chat_broadcasts_to_every_client(demo: DemoServer) -> None:
+    """A text message sent to /chat reaches every chat client, the sender included."""
+    with connect(demo.ws + "/chat") as alice, connect(demo.ws + "/chat") as bob:
+        time.sleep(0.1)  # let the server register both before the broadcast
+        alice.send('{"user": "alice", "text": "hi"}')
+        assert bob.recv(timeout=5) == '{"user": "alice", "text": "hi"}'
+        assert alice.recv(timeout=5) == '{"user": "alice", "text": "hi"}'
+
+
+@pytest.mark.parametrize(("how", "code"), [("abort", None), ("restart", 1012)])
+def test_kill_drops_the_streams(demo: DemoServer, how: str, code: int | None) -> None:
+    """POST /api/kill cuts ticker and sensor connections: no close frame (1006), or 1012."""
+    with connect(demo.ws + "/ticker?rate=50") as ticker, connect(demo.ws + "/sensor") as sensor:
+        ticker.recv(timeout=5)
+        sensor.recv(timeout=5)
+        assert demo.post(f"/api/kill?how={how}") == {"killed": 2, "how": how}
+        for ws in (ticker, sensor):
+            with pytest.raises(ConnectionClosedError) as info:
+                while True:
+                    ws.recv(timeout=5)
+            received = info.value.rcvd
+            assert (received and received.code) == code
+
+
+def test_bad_requests_are_refused(demo: DemoServer) -> None:
+    """A bad rate is refused with 400, an unknown stream with 404, both before the handshake."""
+    for path, status in [("/ticker?rate=fast", 400), ("/sensor?rate=0", 400), ("/nope", 404)]:
+        with pytest.raises(InvalidStatus) as info:
+            connect(demo.ws + path).close()
+        assert info.value.response.status_code == status, path
+    with pytest.raises(urllib.error.HTTPError) as http_info:
+        demo.post("/api/kill?how=gently")
+    assert http_info.value.code == 400
+    http_info.value.close()
+
+
+def test_http_serves_dist_and_config(demo: DemoServer) -> None:
+    """HTTP serves the page, Pyodide (.mjs as JavaScript) and config.json naming the WS port."""
+    with urllib.request.urlopen(demo.http + "/demo/config.json", timeout=10) as response:
+        assert json.load(response) == {"ws_port": int(demo.ws.rsplit(":", 1)[1])}
+    with urllib.request.urlopen(demo.http + "/demo/", timeout=10) as response:
+        assert b'id="chart"' in response.read()
+    with urllib.request.urlopen(demo.http + "/pyodide/pyodide.mjs", timeout=10) as response:
+        assert response.headers["Content-Type"] == "text/javascript"
+
+
+@pytest.mark.parametrize("option", ["--port", "--ws-port"])
+def test_port_in_use_is_one_clear_line(option: str) -> None:
+    """A port already taken ends the server with exit code 1 and one line saying which."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = {"--port": "0", "--ws-port": "0", option: str(port)}
+        args = [arg for pair in ports.items() for arg in pair]
+        result = subprocess.run(
+            [sys.executable, str(SERVER), "--dist", str(DIST), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1, result
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert option in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signals_stop_everything_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    """SIGINT and SIGTERM close the streams with 1001 and exit 0, with no traceback."""
+    server = DemoServer(tmp_path / "server.log", "--port", "0", "--ws-port", "0")
+    try:
+        with connect(server.ws + "/ticker") as ws:
+            ws.recv(timeout=5)
+            server.proc.send_signal(sig)
+            with pytest.raises(ConnectionClosedOK) as info:
+                while True:
+                    ws.recv(timeout=10)
+            assert info.value.rcvd is not None and info.value.rcvd.code == 1001
+    finally:
+        code = server.stop()
+    assert code == 0, server.output()
+    assert "Traceback" not in server.output()
+    assert server.output().rstrip().endswith("stopped")
+
+
+# -- the page, in each engine ----------------------------------------------------------
+
+SNAPSHOT_JS = """
+async () => {
+  const $ = (s) => document.querySelector(s);
+  const chart = $("#chart");
+  return {
+    state: $("#state").textContent,
+    sensor: $("#sensor-state").textContent,
+    chat: $("#chat-state").textContent,
+    count: Number($("#count").textContent),
+    reconnects: Number($("#reconnects").textContent),
+    rate: $("#rate").textContent,
+    latency: $("#latency").textContent,
+    sensorCount: Number($("#sensor-count").textContent),
+    frames: Number(chart.dataset.frames),
+    points: Number(chart.dataset.points),
+    scopeFrames: Number($("#scope").dataset.frames),
+    error: $("#error").hidden ? "" : $("#error").textContent,
+    loading: !$("#loading").hidden,
+    progress: $("#progress-text").textContent,
+    chatInput: !$("#chat-input").disabled,
+    chatLog: [...$("#chat-log").children].map((li) => li.textContent),
+    log: [...$("#log").children].map((li) => li.textContent),
+    timings: window.demo?.timings ?? {},
+  };
+}
+"""
+
+# How many pixels of the plot (price tags excluded) have each series' colour.
+INK_JS = """
+async () => {
+  const canvas = document.querySelector("#chart");
+  const dpr = canvas.width / canvas.clientWidth;
+  const width = Math.floor(canvas.width - 62 * dpr);
+  const { data } = canvas.getContext("2d").getImageData(0, 0, width, canvas.height);
+  const colours = [[76, 201, 240], [247, 37, 133], [255, 209, 102]];
+  const ink = [0, 0, 0];
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i + 3] < 160) continue;
+    colours.forEach(([r, g, b], k) => {
+      const far = Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b);
+      if (far < 60) ink[k]++;
+    });
+  }
+  return ink;
+}
+"""
+
+
+def wait_for(
+    page: browsers.Page, what: str, done: Callable[[dict[str, Any]], bool], timeout: float
+) -> dict[str, Any]:
+    """Poll the page's snapshot until ``done(snapshot)``; fail with the last one if it never is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        snapshot: dict[str, Any] = page.evaluate(SNAPSHOT_JS, None, timeout=30)
+        if done(snapshot):
+            return snapshot
+        if snapshot["error"] and "Could not start" in snapshot["error"]:
+            raise AssertionError(f"the page failed: {snapshot['error']}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}:\n{snapshot}")
+        time.sleep(0.2)
+
+
+def test_demo_page(browser: browsers.Browser, engine: str, demo: DemoServer) -> None:
+    """The page loads Pyodide, charts the live ticker, reconnects after a kill, and chats."""
+    RESULTS.mkdir(exist_ok=True)
+    page = browser.new_page(demo.http + "/demo/?rate=50", timeout=60)
+    try:
+        _check_demo_page(page, engine, demo)
+    finally:
+        try:
+            (RESULTS / f"demo-{engine}.console.txt").write_text("\n".join(page.console()))
+        finally:
+            page.close()
+
+
+def _check_demo_page(page: browsers.Page, engine: str, demo: DemoServer) -> None:
+    # 1. Pyodide loads, then live data arrives and the chart draws it.
+    first = wait_for(
+        page,
+        "live ticks on the chart",
+        lambda s: s["state"] == "open" and s["count"] >= 10 and s["points"] >= 10,
+        timeout=180,
+    )
+    assert not first["loading"] and not first["error"], first
+
+    # 2. The numbers move: count, chart frames, the sensor; rate and latency are shown.
+    moved = wait_for(
+        page,
+        "the numbers to move",
+        lambda s: s["count"] >= first["count"] + 25 and s["frames"] > first["frames"] + 5,
+        timeout=30,
+    )
+    assert moved["sensor"] == "open" and moved["sensorCount"] > 0 and moved["scopeFrames"] > 0
+    assert float(moved["rate"]) > 5, moved
+    assert 0 <= float(moved["latency"]) < 2000, moved
+    ink = page.evaluate(INK_JS, None, timeout=30)
+    assert all(n >= 20 for n in ink), f"the chart's lines are not on the canvas: {ink}"
+
+    # 3. The server drops the ticker connection; the page says so and reconnects.
+    page.evaluate("async () => document.querySelector('#kill').click()", None, timeout=30)
+    back = wait_for(
+        page,
+        "the ticker to reconnect after the kill",
+        lambda s: s["reconnects"] >= 1 and s["state"] == "open",
+        timeout=30,
+    )
+    events = "\n".join(back["log"])
+    assert "1006" in events and "reconnected" in events, events
+    wait_for(
+        page,
+        "ticks after the reconnection",
+        lambda s: s["count"] >= back["count"] + 10 and s["state"] == "open",
+        timeout=30,
+    )
+
+    # 4. The chat (the JS facade on the page's Pyodide) echoes what we send.
+    wait_for(page, "the chat to open", lambda s: s["chat"] == "open" and s["chatInput"], 30)
+    text = f"hello from {engine} at {time.time():.3f}"
+    page.evaluate(
+        """async (text) => {
+          document.querySelector("#chat-input").value = text;
+          document.querySelector("#chat-form").requestSubmit();
+        }""",
+        text,
+        timeout=30,
+    )
+    wait_for(page, "the chat echo", lambda s: any(text in line for line in s["chatLog"]), 30)
+
+    # A few more seconds of data make a screenshot worth looking at.
+    final = wait_for(page, "a fuller chart", lambda s: s["count"] >= 250, timeout=30)
+    timings = final["timings"]
+    record = {  # for the record: how long the page took, in ms
+        "engine": engine,
+        "pyodide_loaded": round(timings["pyodide"] - timings["start"]),
+        "python_ready": round(timings["ready"] - timings["start"]),
+        "first_chart_move_after_pyodide": round(timings["firstMove"] - timings["pyodide"]),
+        "first_chart_move_after_ready": round(timings["firstMove"] - timings["ready"]),
+    }
+    (RESULTS / f"demo-{engine}.json").write_text(json.dumps(record, indent=2) + "\n")
+    page.screenshot(str(RESULTS / f"demo-{engine}.png"))
