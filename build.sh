@@ -104,12 +104,21 @@ build() {
   say "dist ready: $DIST/ (serve it with: python3 -m http.server -d $DIST)"
 }
 
+# Lint and type-check: ruff on everything, mypy --strict on the package.
+check() {
+  say "ruff, mypy"
+  "$VENV/bin/ruff" check -q python tests tools demo
+  "$VENV/bin/ruff" format -q --check python tests tools demo
+  "$VENV/bin/mypy" --no-error-summary
+}
+
 cmd=${1:-build}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   build) build ;;
   test)
     build
+    check
     "$VENV/bin/python" -m pytest "$@"
     ;;
   demo)
@@ -120,11 +129,6 @@ case "$cmd" in
     build
     exec "$VENV/bin/python" tools/build_lite.py --dist "$DIST" "$@"
     ;;
-  check)
-    ensure_venv
-    "$VENV/bin/ruff" check python tests tools demo
-    "$VENV/bin/ruff" format --check python tests tools demo
-    "$VENV/bin/mypy"
-    ;;
+  check) ensure_venv && check ;;
   *) die "unknown command '$cmd' (use: build, test, demo, lite, check)" ;;
 esac

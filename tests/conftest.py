@@ -221,23 +221,24 @@ def run_in_pyodide(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Count what ran: unit tests on CPython, browser tests per engine."""
+    """Count what ran: tests on CPython, and browser tests per engine."""
     counts: Counter[tuple[str, str]] = Counter()
-    for outcome in ("passed", "failed", "skipped", "error"):
+    for outcome in ("passed", "failed", "error", "skipped"):
         for report in terminalreporter.stats.get(outcome, []):
-            if getattr(report, "when", "call") != "call" and outcome == "passed":
+            if outcome == "passed" and report.when != "call":
                 continue
-            keywords = getattr(report, "keywords", {})
-            tier = "unit (CPython)"
+            tier = "CPython (no browser)"
             for engine in browsers.ENGINES:
-                if f"[{engine}" in report.nodeid or f"-{engine}]" in report.nodeid or f"-{engine}-" in report.nodeid:
+                if engine in report.keywords:
                     tier = f"browser: {engine}"
-            if "browser" not in keywords and tier.startswith("unit"):
-                tier = "unit (CPython)"
             counts[(tier, outcome)] += 1
     if not counts:
         return
     terminalreporter.section("tests by tier")
     for tier in sorted({t for t, _ in counts}):
-        parts = [f"{counts[(tier, o)]} {o}" for o in ("passed", "failed", "error", "skipped") if counts[(tier, o)]]
+        parts = [
+            f"{counts[(tier, o)]} {o}"
+            for o in ("passed", "failed", "error", "skipped")
+            if counts[(tier, o)]
+        ]
         terminalreporter.write_line(f"{tier}: {', '.join(parts)}")

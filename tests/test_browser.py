@@ -139,7 +139,13 @@ async def test_bad_close_arguments(py, ws_url):
     from websocket_streaming import InvalidCloseCode, State, connect
 
     async with connect(ws_url + "/echo") as ws:
-        for code, reason in [(1001, ""), (2999, ""), (5000, ""), (1000, "x" * 124), (1000, "é" * 62)]:
+        for code, reason in [
+            (1001, ""),
+            (2999, ""),
+            (5000, ""),
+            (1000, "x" * 124),
+            (1000, "é" * 62),
+        ]:
             try:
                 await ws.close(code, reason)
             except InvalidCloseCode as exc:
@@ -223,7 +229,15 @@ async def test_invalid_urls(py):
     """Bad URLs raise InvalidURI (a ValueError) before any socket is made."""
     from websocket_streaming import InvalidURI, connect
 
-    for url in ["http://127.0.0.1/", "127.0.0.1:80", "ws://", "ws://host/#frag", "", 42, "ws://h:99999/"]:
+    for url in [
+        "http://127.0.0.1/",
+        "127.0.0.1:80",
+        "ws://",
+        "ws://host/#frag",
+        "",
+        42,
+        "ws://h:99999/",
+    ]:
         try:
             await connect(url)
         except InvalidURI as exc:
@@ -277,7 +291,6 @@ async def test_no_proxy_leak_over_200_connections(py, ws_url):
     import gc
 
     from pyodide_js import _module
-
     from websocket_streaming import connect
 
     async def cycle(n):

@@ -87,7 +87,12 @@ def test_ten_thousand_ordered_messages_and_async_iteration(py, ws_url):
         """,
         ws_url,
     )
-    assert out == {"ok": True, "seen": 100, "last": "99", "closed": {"code": 1000, "reason": "done"}}
+    assert out == {
+        "ok": True,
+        "seen": 100,
+        "last": "99",
+        "closed": {"code": 1000, "reason": "done"},
+    }
 
 
 def test_opened_and_closed_promises(py, ws_url):
@@ -182,7 +187,12 @@ def test_bad_arguments(py, ws_url):
         """,
         ws_url,
     )
-    for key, what in [("number", "number"), ("object", "Object"), ("nul", "null"), ("stream", "ReadableStream")]:
+    for key, what in [
+        ("number", "number"),
+        ("object", "Object"),
+        ("nul", "null"),
+        ("stream", "ReadableStream"),
+    ]:
         assert out[key]["name"] == "TypeError" and what in out[key]["message"], (key, out[key])
     assert out["code"]["name"] == "RangeError" and "1001" in out["code"]["message"]
     assert out["codeType"]["name"] == "TypeError"
@@ -279,8 +289,16 @@ def test_types_check_with_tsc(tmp_path: Path):
         if shutil.which("npm") is None:
             pytest.fail("npm is needed to install typescript for the type check")
         subprocess.run(
-            ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(ROOT / "build"),
-             "typescript@5.9"],
+            [
+                "npm",
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(ROOT / "build"),
+                "typescript@5.9",
+            ],
             check=True,
             timeout=300,
         )
@@ -310,8 +328,19 @@ main();
         'import { WebSocketStream } from "./websocket_streaming.js";\n'
         'const ws = new WebSocketStream("ws://x");\nws.send(42);\n'
     )
-    common = ["--strict", "--noEmit", "--target", "es2022", "--module", "es2022", "--lib", "es2022,dom"]
-    ok = subprocess.run([str(tsc), *common, str(tmp_path / "usage.ts")], capture_output=True, text=True)
+    common = [
+        "--strict",
+        "--noEmit",
+        "--target",
+        "es2022",
+        "--module",
+        "es2022",
+        "--lib",
+        "es2022,dom",
+    ]
+    ok = subprocess.run(
+        [str(tsc), *common, str(tmp_path / "usage.ts")], capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     wrong = subprocess.run([str(tsc), *common, str(bad)], capture_output=True, text=True)
     assert wrong.returncode != 0 and "number" in wrong.stdout, "tsc must reject send(42)"

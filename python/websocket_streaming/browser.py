@@ -14,16 +14,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import js  # noqa: F401 - imported so that this module fails fast outside Pyodide
 from pyodide.code import run_js
 from pyodide.ffi import JsException, create_proxy, to_js
+
+import js  # fails fast outside Pyodide, which is what client.py relies on
 
 from .client import connect
 from .connection import Data, WebSocketStream
 from .exceptions import ConnectionClosed, InvalidCloseCode, InvalidURI, WebSocketError
 from .protocol import State, closed_exception
 
-__all__ = ["BrowserTransport", "js_close", "js_open", "js_send", "js_wait_closed", "js_wait_message"]
+__all__ = [
+    "BrowserTransport",
+    "js_close",
+    "js_open",
+    "js_send",
+    "js_wait_closed",
+    "js_wait_message",
+]
 
 # The JS side of one socket. `wake` is the Python callback; the helper destroys
 # it after the close event, so every socket's proxy dies with the socket.
@@ -180,6 +188,11 @@ def _js_error(exc: BaseException) -> Any:
     return _make_error(type(exc).__name__, str(exc))
 
 
+def _js_object_from_entries() -> Any:
+    namespace: Any = js
+    return namespace.Object.fromEntries
+
+
 def _transport(stream: WebSocketStream) -> BrowserTransport:
     transport = stream._transport
     assert isinstance(transport, BrowserTransport)
@@ -239,4 +252,4 @@ async def js_wait_closed(stream: WebSocketStream) -> Any:
     code, reason, clean = _transport(stream).close_info or (1006, "", False)
     exc = closed_exception(code, reason, clean)
     info = {"name": type(exc).__name__, "message": str(exc), "code": code, "reason": reason}
-    return to_js(info | {"wasClean": clean}, dict_converter=js.Object.fromEntries)
+    return to_js(info | {"wasClean": clean}, dict_converter=_js_object_from_entries())
