@@ -35,7 +35,21 @@ Setting one of the ``WS_STREAMING_*`` variables above forces the system path for
 Every step that can hang is bounded and raises :class:`BrowserTimeout` naming the engine and the
 step.  All objects are thread-safe: Playwright runs on a private event-loop thread and WebDriver
 commands on a private worker thread, so a Browser or Page may be used from any thread, and also
-from code that runs inside an asyncio event loop (the calls block, though).
+from code that runs inside an asyncio event loop (the calls block, though).  Calls on one
+Browser are serialised.  Browsers not closed are closed at interpreter exit; WebKitGTK's
+processes also die with the test process if it is killed (a small watchdog process sees to it).
+
+Differences that remain between engines:
+
+* Playwright engines give each page its own browser context; WebKitGTK pages are windows of one
+  WebDriver session, sharing cookies and storage.
+* A page that cannot be loaded (connection refused, blocked port) makes ``goto`` raise in the
+  Playwright engines; WebKitGTK shows an error page and ``goto`` returns normally.
+* Console lines: strings are reproduced exactly everywhere; objects are formatted by the engine
+  (``{a: 2}``) in Playwright engines and as JSON (``{"a":2}``) by the WebKitGTK shim, which only
+  sees what happens after it is injected (after each ``goto`` and before each ``evaluate``)
+  unless the page includes :data:`CONSOLE_SHIM_JS` itself.
+* Chromium also reports resource load failures (``error: Failed to load resource: ...``).
 """
 
 from __future__ import annotations
@@ -57,7 +71,6 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -86,6 +99,21 @@ CHROMIUM_ARGS = (
     "--disable-quic",
 )
 
+#: Firefox preferences (on top of Playwright's) that stop background traffic Playwright's
+#: profile leaves on: remote settings, studies, captive portal, region lookups, prefetching.
+FIREFOX_PREFS: dict[str, str | bool] = {
+    "services.settings.server": "data:,#remote-settings-dummy/v1",
+    "app.shield.optoutstudies.enabled": False,
+    "network.captive-portal-service.enabled": False,
+    "browser.region.network.url": "",
+    "browser.region.update.enabled": False,
+    "toolkit.telemetry.server": "",
+    "browser.safebrowsing.provider.mozilla.updateURL": "",
+    "extensions.blocklist.enabled": False,
+    "network.dns.disablePrefetch": True,
+    "network.prefetch-next": False,
+}
+
 RELAY_SCRIPT = Path(__file__).resolve().with_name("firefox_bidi_relay.py")
 
 MINIBROWSER_CANDIDATES = (
@@ -107,7 +135,7 @@ _HOUSEKEEPING_TIMEOUT = 15.0
 # Errors
 
 
-class BrowserUnavailable(Exception):  # noqa: N818 - name fixed by the suite's API
+class BrowserUnavailable(Exception):
     """The engine cannot be launched here: a browser, driver or X server is missing.
 
     The message names the engine, what is missing and how to install it.
@@ -131,7 +159,7 @@ class PageError(Exception):
         super().__init__(text)
 
 
-class BrowserTimeout(TimeoutError):  # noqa: N818 - name fixed by the suite's API
+class BrowserTimeout(TimeoutError):
     """A step did not finish in time; the message names engine and step ("webkit: new session")."""
 
 
@@ -293,12 +321,24 @@ class Browser:
         return f"<{type(self).__name__} {self.description}>"
 
 
-_live_browsers: weakref.WeakSet[Browser] = weakref.WeakSet()
+#: Browsers not closed yet; closed at interpreter exit in case a caller forgot.
+_live_browsers: set[Browser] = set()
+_live_lock = threading.Lock()
+
+
+def _track(browser: Browser, live: bool) -> None:
+    with _live_lock:
+        if live:
+            _live_browsers.add(browser)
+        else:
+            _live_browsers.discard(browser)
 
 
 @atexit.register
 def _close_live_browsers() -> None:
-    for browser in list(_live_browsers):
+    with _live_lock:
+        browsers = list(_live_browsers)
+    for browser in browsers:
         with contextlib.suppress(Exception):
             browser.close()
 
@@ -443,6 +483,13 @@ def _find_webkitgtk() -> tuple[str, str]:
     )
 
 
+def _require_package(engine: str, package: str) -> None:
+    if importlib.util.find_spec(package) is None:
+        raise BrowserUnavailable(
+            f"{engine}: the Python package `{package}` is not installed (`pip install {package}`)"
+        )
+
+
 def _playwright_own_executable(engine: str, timeout: float) -> str | None:
     """Path of Playwright's own build of ``engine`` if it is installed, else None (cached)."""
     with _own_lock:
@@ -544,14 +591,17 @@ def _stop_process_group(proc: subprocess.Popen[Any] | None, grace: float = 3.0) 
 
 
 _WATCHDOG_PY = """
-import os, signal, sys, time
-groups = []
+import os, shutil, signal, sys, time
+groups, dirs = [], []
 for line in sys.stdin:
-    command, _, arg = line.strip().partition(" ")
+    command, _, arg = line.rstrip("\\n").partition(" ")
     if command == "group":
         groups.append(int(arg))
+    elif command == "dir":
+        dirs.append(arg)
     elif command == "clear":
         groups.clear()
+        dirs.clear()
 for sig in (signal.SIGTERM, signal.SIGKILL):
     for group in groups:
         try:
@@ -560,11 +610,13 @@ for sig in (signal.SIGTERM, signal.SIGKILL):
             pass
     if groups and sig == signal.SIGTERM:
         time.sleep(1)
+for path in dirs:
+    shutil.rmtree(path, ignore_errors=True)
 """
 
 
 class _Watchdog:
-    """A helper process that kills registered process groups when this process dies.
+    """A helper process that ends registered process groups and directories when we die.
 
     Playwright's driver already takes its browsers down when we die (its stdin closes).
     Selenium's WebKitWebDriver and our Xvfb have nobody to do that: if the test process is
@@ -587,6 +639,9 @@ class _Watchdog:
 
     def add_group(self, pgid: int) -> None:
         self._send(f"group {pgid}")
+
+    def add_dir(self, path: str) -> None:
+        self._send(f"dir {path}")
 
     def stop(self) -> None:
         """Forget the groups (we ended them ourselves) and let the watchdog exit."""
@@ -630,7 +685,8 @@ class _LoopThread:
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for task in tasks:
                 task.cancel()
-            await asyncio.wait(tasks, timeout=2) if tasks else None
+            if tasks:
+                await asyncio.wait(tasks, timeout=2)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(5)
@@ -699,7 +755,7 @@ def _wait[T](future: concurrent.futures.Future[T], timeout: float, engine: str, 
 def _remaining(deadline: float, engine: str, step: str) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise BrowserTimeout(f"{engine}: {step}: launch timeout used up before this step")
+        raise BrowserTimeout(f"{engine}: {step}: no time left (the timeout went on earlier steps)")
     return left
 
 
@@ -718,15 +774,15 @@ class _PlaywrightBrowser(Browser):
         self._browser: Any = None
         self._driver_pid: int | None = None
         self._tmpdir: str | None = None
-        self._pages: list[_PlaywrightPage] = []
         self._closed = False
         self._close_lock = threading.Lock()
 
     @classmethod
     def start(cls, engine: str, deadline: float, system: str | None) -> _PlaywrightBrowser:
         """Launch Playwright's own build (``system`` None) or the system executable ``system``."""
+        _require_package(engine, "playwright")
         self = cls(engine)
-        _live_browsers.add(self)
+        _track(self, True)
         try:
             self._launch(deadline, system)
         except BaseException:
@@ -736,6 +792,7 @@ class _PlaywrightBrowser(Browser):
 
     def _launch(self, deadline: float, system: str | None) -> None:
         from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
         from playwright.async_api import async_playwright
 
         step = "start Playwright driver"
@@ -753,6 +810,8 @@ class _PlaywrightBrowser(Browser):
         options: dict[str, Any] = {}
         if self.engine == "chromium":
             options["args"] = list(CHROMIUM_ARGS)
+        if self.engine == "firefox":
+            options["firefox_user_prefs"] = dict(FIREFOX_PREFS)
         if system is None:
             how = "Playwright's own build"
         elif self.engine == "chromium":
@@ -772,9 +831,9 @@ class _PlaywrightBrowser(Browser):
         async def launch_browser() -> Any:
             try:
                 return await browser_type.launch(timeout=left * 1000, **options)
+            except PlaywrightTimeout as exc:
+                raise BrowserTimeout(f"{self.engine}: {step}: {exc.message}") from None
             except PlaywrightError as exc:
-                if "Timeout" in type(exc).__name__:
-                    raise BrowserTimeout(f"{self.engine}: {step}: {exc.message}") from None
                 if system is None and "Executable doesn't exist" in exc.message:
                     # Part of Playwright's build is missing (e.g. chromium's headless shell).
                     raise BrowserUnavailable(
@@ -800,7 +859,6 @@ class _PlaywrightBrowser(Browser):
             page._page.on("pageerror", page._on_pageerror)
 
         self._loop.run(open_page(), timeout, self.engine, step)
-        self._pages.append(page)
         try:
             page.goto(url, timeout=_remaining(deadline, self.engine, f"goto {url}"))
         except BaseException:
@@ -813,7 +871,7 @@ class _PlaywrightBrowser(Browser):
             if self._closed:
                 return
             self._closed = True
-        _live_browsers.discard(self)
+        _track(self, False)
         snapshot = _descendants(self._driver_pid) if self._driver_pid else {}
         if self._browser is not None:
             with contextlib.suppress(Exception):
@@ -854,17 +912,15 @@ class _PlaywrightPage(Page):
         return self._browser._loop.run(coro, timeout, self.engine, step)
 
     def goto(self, url: str, *, timeout: float = 60.0) -> None:
-        from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         step = f"goto {url}"
 
         async def go() -> None:
             try:
                 await self._page.goto(url, timeout=timeout * 1000)
-            except PlaywrightError as exc:
-                if "Timeout" in type(exc).__name__:
-                    raise BrowserTimeout(f"{self.engine}: {step}: {exc.message}") from None
-                raise
+            except PlaywrightTimeout as exc:
+                raise BrowserTimeout(f"{self.engine}: {step}: {exc.message}") from None
 
         self._run(go(), timeout + _GRACE, step)
 
@@ -951,9 +1007,11 @@ class _WebKitGTKBrowser(Browser):
         self._closed = False
         self._close_lock = threading.Lock()
         self._watchdog = _Watchdog()
+        self._watchdog.add_dir(self._tmpdir)
 
     @classmethod
     def start(cls, deadline: float) -> _WebKitGTKBrowser:
+        _require_package("webkit", "selenium")
         driver_path, browser_path = _find_webkitgtk()
         display = os.environ.get("DISPLAY")
         xvfb = None if display else shutil.which("Xvfb")
@@ -963,7 +1021,7 @@ class _WebKitGTKBrowser(Browser):
                 "installed (Debian/Ubuntu: `apt-get install xvfb`)."
             )
         self = cls()
-        _live_browsers.add(self)
+        _track(self, True)
         try:
             self._launch(deadline, driver_path, browser_path, display, xvfb)
         except BaseException:
@@ -1121,7 +1179,7 @@ class _WebKitGTKBrowser(Browser):
             if self._closed:
                 return
             self._closed = True
-        _live_browsers.discard(self)
+        _track(self, False)
         driver = self._driver
         if driver is not None:
             # Ends the session (MiniBrowser exits) and stops WebKitWebDriver.
@@ -1180,7 +1238,10 @@ class _WebKitGTKPage(Page):
             try:
                 self._browser._driver.get(url)
             except TimeoutException as exc:
-                raise BrowserTimeout(f"webkit: {step}: {exc.msg}") from None
+                detail = f" ({exc.msg})" if exc.msg else ""
+                raise BrowserTimeout(
+                    f"webkit: {step}: no load event within {timeout:.1f} s{detail}"
+                ) from None
             self._browser._driver.execute_script(CONSOLE_SHIM_JS)
 
         self._call(go, timeout + _GRACE, step)
@@ -1208,7 +1269,10 @@ class _WebKitGTKPage(Page):
             try:
                 return self._browser._driver.execute_async_script(script, arg_json)
             except TimeoutException as exc:
-                raise BrowserTimeout(f"webkit: evaluate: {exc.msg}") from None
+                detail = f" ({exc.msg})" if exc.msg else ""
+                raise BrowserTimeout(
+                    f"webkit: evaluate: no result within {timeout:.1f} s{detail}"
+                ) from None
             except JavascriptException as exc:
                 # Runtime errors are caught in the page, so the source did not compile;
                 # WebKitWebDriver's message lacks the "SyntaxError: " that others give.
@@ -1237,6 +1301,8 @@ class _WebKitGTKPage(Page):
             def close_window() -> None:
                 driver = browser._driver
                 browser._switch(self._handle)
+                with contextlib.suppress(Exception):
+                    self._drain()  # console() still answers after close()
                 if len(driver.window_handles) > 1:
                     driver.close()
                     browser._current = None

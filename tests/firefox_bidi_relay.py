@@ -14,9 +14,9 @@ because Playwright executes ``executable_path`` directly with its own arguments.
 
 It then
 
-* starts the real Firefox with the same arguments, in its own process group's care: Firefox is
-  killed when the relay exits, when the relay is signalled, and (Linux) when the relay's parent
-  dies;
+* starts the real Firefox with the same arguments, in the relay's process group (so Playwright's
+  group kill reaches it); Firefox is also ended when the relay is signalled or exits, and (Linux)
+  when the relay dies or the relay's parent dies;
 * forwards Firefox's stdout/stderr, but replaces the ``WebDriver BiDi listening on ws://...`` line
   with the address of its own WebSocket server, so Playwright connects to the relay;
 * relays every WebSocket connection to the same path on Firefox, message by message, and turns an
