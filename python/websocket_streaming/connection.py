@@ -293,14 +293,7 @@ class WebSocketStream:
 
     async def wait_closed(self) -> None:
         """Wait until the connection is closed, by either side. Raises nothing."""
-        while self._transport.state is not State.CLOSED:
-            waiter = asyncio.get_running_loop().create_future()
-            self._state_waiters.append(waiter)
-            try:
-                await waiter
-            finally:
-                if waiter in self._state_waiters:
-                    self._state_waiters.remove(waiter)
+        await self._wait_state(State.CLOSED)
 
     def abort(self) -> None:
         """Drop the connection now without waiting for the closing handshake."""
@@ -320,6 +313,17 @@ class WebSocketStream:
 
     # -- internals ------------------------------------------------------------
 
+    async def _wait_state(self, *states: State) -> None:
+        """Wait until the transport reaches one of ``states`` (woken by its open/close events)."""
+        while self._transport.state not in states:
+            waiter = asyncio.get_running_loop().create_future()
+            self._state_waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._state_waiters:
+                    self._state_waiters.remove(waiter)
+
     async def _wait_open(self) -> None:
         """Wait for the handshake to finish.
 
@@ -331,14 +335,7 @@ class WebSocketStream:
         Raises:
             ConnectionFailed: the socket closed before it opened.
         """
-        while self._transport.state not in (State.OPEN, State.CLOSED):
-            waiter = asyncio.get_running_loop().create_future()
-            self._state_waiters.append(waiter)
-            try:
-                await waiter
-            finally:
-                if waiter in self._state_waiters:
-                    self._state_waiters.remove(waiter)
+        await self._wait_state(State.OPEN, State.CLOSED)
         if self._transport.state is not State.OPEN:
             info = self._transport.close_info or (1006, "", False)
             if info[2] or info[0] != 1006 or self._transport.pending:
