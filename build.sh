@@ -6,6 +6,8 @@
 #   ./build.sh demo [--port N]  build, start the demo servers, print the URL
 #   ./build.sh lite             build the JupyterLite site into dist/lite/
 #   ./build.sh check            lint (ruff), types (mypy strict)
+#   ./build.sh bench [--engine chromium|firefox|webkit] [--target S] [--reps N]
+#                               throughput: Python API and JS facade vs raw JS WebSocket
 #
 # Needs: a Python >= 3.12, npm; for `test`, browsers (see README).
 set -euo pipefail
@@ -118,6 +120,7 @@ case "$cmd" in
   build) build ;;
   test)
     build
+    "$VENV/bin/python" tools/build_lite.py --dist "$DIST"  # dist/lite/, skipped when up to date
     check
     "$VENV/bin/python" -m pytest "$@"
     ;;
@@ -130,5 +133,6 @@ case "$cmd" in
     exec "$VENV/bin/python" tools/build_lite.py --dist "$DIST" "$@"
     ;;
   check) ensure_venv && check ;;
-  *) die "unknown command '$cmd' (use: build, test, demo, lite, check)" ;;
+  bench) build; exec "$VENV/bin/python" tests/benchmark.py "$@" ;;
+  *) die "unknown command '$cmd' (use: build, test, demo, lite, check, bench)" ;;
 esac

@@ -71,7 +71,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -284,6 +284,14 @@ class Page:
     def screenshot(self, path: str) -> None:
         """Save a PNG screenshot of the viewport to ``path``."""
         raise NotImplementedError
+
+    def call_playwright[T](self, fn: Callable[[Any], Awaitable[T]], *, timeout: float = 60.0) -> T:
+        """Return ``await fn(page)`` for the underlying Playwright (async API) page.
+
+        ``fn`` runs on the driver's event loop. Pages not driven by Playwright (WebKitGTK via
+        Selenium) raise NotImplementedError.
+        """
+        raise NotImplementedError(f"{self.engine}: this page is not driven by Playwright")
 
     def close(self) -> None:
         """Close the page (idempotent)."""
@@ -949,6 +957,12 @@ class _PlaywrightPage(Page):
                 self._run(self._page.evaluate("0"), 5.0, "console")
         with self._lock:
             return list(self._console)
+
+    def call_playwright[T](self, fn: Callable[[Any], Awaitable[T]], *, timeout: float = 60.0) -> T:
+        async def call() -> T:
+            return await fn(self._page)
+
+        return self._run(call(), timeout, "call_playwright")
 
     def screenshot(self, path: str) -> None:
         self._run(

@@ -1,0 +1,136 @@
+"""The package in the built JupyterLite site (dist/lite/), in every engine.
+
+The REPL app runs the cells given as `code=` URL parameters once its Pyodide
+kernel (in a Web Worker) is ready, so no typing is needed and the same page
+script drives every engine: `%pip install websocket-streaming`, then a cell
+that streams messages from the test's WebSocket server and prints them. The
+test reads the printed text from the page.
+
+Where the harness drives Playwright (Chromium, Firefox) the test also records
+every request of the browser context, page and kernel worker alike, and
+asserts that none left 127.0.0.1. WebKit runs through Selenium's WebKitGTK
+driver, which offers no way to observe requests, so there only the functional
+part runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import browsers
+import pytest
+from conftest import DIST
+from servers import StaticServer
+
+LITE = DIST / "lite"
+N = 20
+
+STREAM_CELL = """
+from websocket_streaming import connect
+async with connect({url!r}) as ws:
+    for _ in range({n}):
+        print("got", await ws.recv())
+print("streamed", {n}, "messages from", ws.url)
+"""
+
+# Polls the console's outputs until `marker` shows up, an error does, or `ms` pass.
+_WAIT_OUTPUT_JS = """
+async ({ marker, ms }) => {
+  const text = () => Array.from(
+    document.querySelectorAll(".jp-CodeConsole-content .jp-OutputArea-output"),
+    (el) => el.innerText).join("\\n");
+  const end = Date.now() + ms;
+  while (Date.now() < end && !text().includes(marker) && !/Traceback|Error:/.test(text())) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return text();
+}
+"""
+
+
+def record_requests(context: Any) -> list[str]:
+    """Record the URL of every request made from now on in a browser context.
+
+    Covers pages, their Web Workers (the kernel runs in one; Chromium reports
+    worker requests on the context) and WebSockets (reported per page, worker
+    ones included). Returns the list, which keeps filling as requests happen.
+    """
+    urls: list[str] = []
+
+    def watch(page: Any) -> None:
+        page.on("websocket", lambda ws: urls.append(ws.url))
+
+    context.on("request", lambda request: urls.append(request.url))
+    context.on("page", watch)
+    for page in context.pages:
+        watch(page)
+    return urls
+
+
+def off_host(urls: list[str], hosts: tuple[str, ...] = ("127.0.0.1",)) -> list[str]:
+    """The URLs whose host is not one of ``hosts`` (data: and blob: URLs are local)."""
+    return [
+        url
+        for url in urls
+        if not url.startswith(("data:", "blob:")) and urlsplit(url).hostname not in hosts
+    ]
+
+
+@pytest.fixture(scope="module")
+def lite_server() -> Iterator[StaticServer]:
+    """dist/lite/ at /, tests/ at /tests/, not cross-origin isolated (as a plain host serves it)."""
+    if not (LITE / ".build-stamp.json").exists():
+        pytest.fail("dist/lite/ is not built: run ./build.sh lite (or ./build.sh test)")
+    server = StaticServer(LITE, {"/tests/": Path(__file__).resolve().parent}, isolate=False)
+    yield server
+    server.close()
+
+
+def start_recording(page: browsers.Page) -> list[str] | None:
+    """Record the URL of every request of the page's context; None if the driver cannot."""
+
+    async def record(playwright_page: Any) -> list[str]:
+        return record_requests(playwright_page.context)
+
+    try:
+        return page.call_playwright(record)
+    except NotImplementedError:  # WebKitGTK via Selenium: no network events
+        return None
+
+
+def test_pip_install_and_stream_in_the_repl(browser, lite_server, ws_server):
+    """%pip install websocket-streaming, then stream 20 messages in a cell; nothing leaves 127.0.0.1."""
+    page = browser.new_page(lite_server.url + "/tests/blank.html")
+    try:
+        requests = start_recording(page)
+        ws_url = f"{ws_server.url}/send?n={N}"
+        cells = [
+            "%pip install websocket-streaming",
+            STREAM_CELL.format(url=ws_url, n=N),
+        ]
+        query = urlencode([("kernel", "python"), *(("code", cell) for cell in cells)])
+        started = time.monotonic()
+        page.goto(f"{lite_server.url}/repl/index.html?{query}", timeout=60)
+        marker = f"streamed {N} messages from {ws_url}"
+        text = page.evaluate(_WAIT_OUTPUT_JS, {"marker": marker, "ms": 90_000}, timeout=100)
+        elapsed = time.monotonic() - started
+        console = "\n".join(page.console()[-30:])
+        assert marker in text, (
+            f"after {elapsed:.1f} s the REPL shows:\n{text}\n--- console:\n{console}"
+        )
+        assert [line for line in text.splitlines() if line.startswith("got ")] == [
+            f"got {i}" for i in range(N)
+        ]
+        if requests is not None:
+            # The recorder saw the kernel worker's traffic: our wheel and the WebSocket
+            # handshake (Chromium reports it as ws://, Firefox as http://).
+            seen = f"{len(requests)} requests recorded"
+            assert any("/websocket_streaming-" in url for url in requests), seen
+            assert any(url.endswith(ws_url.partition("://")[2]) for url in requests), seen
+            assert off_host(requests) == []
+    finally:
+        page.close()
