@@ -6,8 +6,8 @@
 #   ./build.sh demo [--port N]  build, start the demo servers, print the URL
 #   ./build.sh lite             build the JupyterLite site into dist/lite/
 #   ./build.sh check            lint (ruff), types (mypy strict)
-#   ./build.sh bench [--engine chromium|firefox|webkit] [--target S] [--reps N]
-#                               throughput: Python API and JS facade vs raw JS WebSocket
+#   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt] [--target S] [--reps N]
+#                               throughput and round trips: Python API and JS facade vs raw JS
 #
 # Needs: a Python >= 3.12, npm; for `test`, browsers (see README).
 set -euo pipefail

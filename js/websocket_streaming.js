@@ -133,6 +133,8 @@ export class WebSocketStream {
   #bridge = null;
   #state = null; // the JS object holding the socket and its message queue
   #closeInfo = null;
+  #writeLimit = 0; // the Python stream's write_limit: send() waits for a drain above it
+  #waiting = false; // a recv() waits for a message (in JS, not in Python)
 
   /**
    * Start connecting in the background; `opened` says how it went.
@@ -161,6 +163,7 @@ export class WebSocketStream {
     this.#bridge = await loadWebSocketStreaming({ pyodide, indexURL });
     this.#py = await bridged(this.#bridge.js_open(this.url, protocols, openTimeout));
     this.#state = this.#bridge.js_state(this.#py);
+    this.#writeLimit = this.#bridge.js_write_limit(this.#py);
     return { protocol: this.#state.ws.protocol, extensions: this.#state.ws.extensions };
   }
 
@@ -193,7 +196,7 @@ export class WebSocketStream {
 
   /**
    * Send one message. Copies: none on our side; the browser copies the bytes
-   * into its send buffer. Waits while more than 1 MiB is buffered.
+   * into its send buffer. Waits while more than 8 MiB is buffered.
    * @param {string | ArrayBuffer | ArrayBufferView} data
    * @throws {TypeError} data is of another type (a number, an object, a stream...)
    * @throws {ConnectionClosed} the connection is closing or closed; nothing was sent
@@ -202,7 +205,17 @@ export class WebSocketStream {
     checkMessage(data);
     await this.opened;
     if (this.#py === null) throw this.#closedError();
-    await bridged(this.#bridge.js_send(this.#py, data));
+    const ws = this.#state.ws;
+    if (ws.readyState !== 1) {
+      // Closing: Python raises the ConnectionClosed that send() raises.
+      await bridged(this.#bridge.js_send(this.#py, data));
+      return;
+    }
+    // The common case stays in JS: a call into Python only to wait for a drain.
+    ws.send(data);
+    if (ws.bufferedAmount > this.#writeLimit) {
+      await bridged(this.#bridge.js_drain(this.#py));
+    }
   }
 
   /**
@@ -219,7 +232,26 @@ export class WebSocketStream {
     const state = this.#state;
     if (state.queue.length === 0) {
       if (this.#py === null) throw this.#closedError();
-      await bridged(this.#bridge.js_wait_message(this.#py));
+      if (this.#waiting) {
+        throw new ConcurrencyError(
+          "cannot wait for a message while another coroutine is already waiting for one",
+          "ConcurrencyError",
+        );
+      }
+      if (state.closeInfo === undefined) {
+        // Woken by the socket's own message or close handler: no trip through Python.
+        this.#waiting = true;
+        try {
+          await new Promise((resolve) => { state.notify = resolve; });
+        } finally {
+          this.#waiting = false;
+        }
+      }
+      if (state.queue.length === 0) {
+        // Closed with nothing left: Python raises the right ConnectionClosed.
+        if (this.#py === null) throw this.#closedError();
+        await bridged(this.#bridge.js_wait_message(this.#py));
+      }
     }
     return state.shift();
   }

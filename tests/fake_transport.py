@@ -139,16 +139,16 @@ class FakeTransport:
         self.want_wake_calls += 1
         self._waiting = True
 
-    def send_text(self, data: str) -> None:
+    def send_text(self, data: str) -> int:
         assert type(data) is str, f"send_text() got {type(data).__name__}"
-        self._send(data, len(data.encode("utf-8", "surrogatepass")))
+        return self._send(data, len(data.encode("utf-8", "surrogatepass")))
 
-    def send_binary(self, data: memoryview) -> None:
+    def send_binary(self, data: memoryview) -> int:
         assert type(data) is memoryview, f"send_binary() got {type(data).__name__}"
         # browser.py sends view.data of getBuffer("u8"): the bytes must be contiguous.
         assert data.c_contiguous, "send_binary() got a non-contiguous memoryview"
         self.binary_sources.append(data.obj)
-        self._send(data.tobytes(), data.nbytes)  # the browser copies into its buffer
+        return self._send(data.tobytes(), data.nbytes)  # the browser copies into its buffer
 
     def close(self, code: int | None = None, reason: str = "") -> None:
         if code is not None and code != 1000 and not 3000 <= code <= 4999:
@@ -219,11 +219,13 @@ class FakeTransport:
         self.events += 1
         self.on_event()
 
-    def _send(self, data: Data, nbytes: int) -> None:
-        if self._state is State.CONNECTING:
-            raise WebSocketError("the browser could not send: InvalidStateError")
+    def _send(self, data: Data, nbytes: int) -> int:
+        # browser.py's helper checks readyState first and sends nothing unless OPEN.
+        if self._state is not State.OPEN:
+            return -1
         self._buffered += nbytes
-        (self.sent if self._state is State.OPEN else self.discarded).append(data)
+        self.sent.append(data)
+        return self._buffered
 
     def _opened(self, protocol: str, extensions: str) -> None:
         if self._state is not State.CONNECTING:

@@ -61,13 +61,26 @@ async def test_ten_thousand_messages_in_order(py, ws_url):
 
 @run_in_pyodide
 async def test_echo_ordering_interleaved(py, ws_url):
-    """Interleaved text and binary sends come back in the order they were sent."""
+    """Interleaved text, empty, small and large binary sends come back in order and intact."""
+    import asyncio
+
     from websocket_streaming import connect
 
+    def message(i):
+        kind = i % 4
+        if kind == 0:
+            return str(i)
+        if kind == 1:
+            return b"" if i % 8 == 1 else str(i).encode()
+        if kind == 2:
+            return bytes([i & 255]) * 5000  # over the 4 KiB packing threshold
+        return "é" * (i % 50)
+
     async with connect(ws_url + "/echo") as ws:
-        sent = [str(i) if i % 2 else str(i).encode() for i in range(2000)]
-        for message in sent:
-            await ws.send(message)
+        sent = [message(i) for i in range(2000)]
+        for m in sent:
+            await ws.send(m)
+        await asyncio.sleep(0.2)  # let replies pile up: recv() then takes them in batches
         got = [await ws.recv() for _ in sent]
         assert got == sent
 

@@ -41,22 +41,56 @@ _OPEN_JS = """
   ws.binaryType = "arraybuffer";
   const s = {
     ws, queue: [], waiting: false, closeInfo: undefined,
-    take() { const q = this.queue; this.queue = []; return q; },
+    // [messages] or, when it holds small binary messages, [messages, packed, sizes]:
+    // those are copied into `packed` (sizes[i] >= 0, messages[i] undefined) so that
+    // Python copies them in one call rather than one call each.
+    take() {
+      const q = this.queue;
+      this.queue = [];
+      let small = 0, total = 0;
+      for (const m of q) {
+        if (typeof m !== "string" && m.byteLength <= PACK_MAX) { small++; total += m.byteLength; }
+      }
+      if (small < 2) return [q, undefined, undefined];
+      const packed = new Uint8Array(total), sizes = new Int32Array(q.length).fill(-1);
+      let offset = 0;
+      for (let i = 0; i < q.length; i++) {
+        const m = q[i];
+        if (typeof m !== "string" && m.byteLength <= PACK_MAX) {
+          packed.set(new Uint8Array(m), offset);
+          offset += m.byteLength;
+          sizes[i] = m.byteLength;
+          q[i] = undefined;
+        }
+      }
+      return [q, packed, sizes];
+    },
     shift() { return this.queue.shift(); },
+    // One call per message: -1 (nothing sent) unless OPEN, else bufferedAmount after it.
+    send(data) {
+      if (ws.readyState !== 1) return -1;
+      ws.send(data);
+      return ws.bufferedAmount;
+    },
     sendBinary(buffer) {
+      if (ws.readyState !== 1) return -1;
       const view = buffer.getBuffer("u8");
       try { ws.send(view.data); } finally { view.release(); }
+      return ws.bufferedAmount;
     },
+    notify: null, // the JS facade's waiter, called on a message or the close
   };
   ws.onopen = () => { s.waiting = false; wake(); };
   ws.onmessage = (e) => {
     s.queue.push(e.data);
+    if (s.notify) { const notify = s.notify; s.notify = null; notify(); }
     if (s.waiting) { s.waiting = false; wake(); }
   };
   ws.onclose = (e) => {
     s.closeInfo = [e.code, e.reason, e.wasClean];
     ws.onopen = ws.onmessage = ws.onclose = null;
     s.waiting = false;
+    if (s.notify) { const notify = s.notify; s.notify = null; notify(); }
     try { wake(); } finally { wake.destroy(); }
   };
   return s;
@@ -64,6 +98,11 @@ _OPEN_JS = """
 """
 
 _open_js: Any = None
+
+#: Binary messages up to this size are received packed into one buffer per batch and sent
+#: as a copy (to_js) rather than through a PyProxy of the buffer: for small messages the
+#: per-call cost of the FFI, not the copy, is what counts.
+PACK_MAX = 4096
 
 
 def _js_error_text(exc: JsException) -> str:
@@ -81,7 +120,7 @@ class BrowserTransport:
     def __init__(self, url: str, protocols: Sequence[str]) -> None:
         global _open_js
         if _open_js is None:
-            _open_js = run_js(_OPEN_JS)
+            _open_js = run_js(_OPEN_JS.replace("PACK_MAX", str(PACK_MAX)))
         self.on_event: Callable[[], None] = lambda: None
         wake = create_proxy(self._wake)
         try:
@@ -132,21 +171,37 @@ class BrowserTransport:
         return self._js
 
     def take(self) -> list[Data]:
-        """Move every waiting message to Python: text once decoded, binary copied once."""
-        return [m if type(m) is str else m.to_bytes() for m in self._js.take()]
+        """Move every waiting message to Python: text once decoded, binary copied once
+        (small binary messages twice: once packed in JS, once sliced here)."""
+        messages, packed, sizes = self._js.take()
+        if packed is None:
+            return [m if type(m) is str else m.to_bytes() for m in messages]
+        data = packed.to_bytes()
+        out: list[Data] = []
+        offset = 0
+        for i, size in enumerate(sizes.to_py()):
+            if size < 0:
+                m = messages[i]
+                out.append(m if type(m) is str else m.to_bytes())
+            else:
+                out.append(data[offset : offset + size])
+                offset += size
+        return out
 
     def want_wake(self) -> None:
         self._js.waiting = True
 
-    def send_text(self, data: str) -> None:
+    def send_text(self, data: str) -> int:
         try:
-            self._ws.send(data)
+            return int(self._js.send(data))
         except JsException as exc:
             raise WebSocketError(f"the browser could not send: {exc}") from None
 
-    def send_binary(self, data: memoryview) -> None:
+    def send_binary(self, data: memoryview) -> int:
         try:
-            self._js.sendBinary(data)
+            if data.nbytes <= PACK_MAX:
+                return int(self._js.send(to_js(data.cast("B"))))
+            return int(self._js.sendBinary(data))
         except JsException as exc:
             raise WebSocketError(f"the browser could not send: {exc}") from None
 
@@ -210,6 +265,21 @@ async def js_open(url: str, protocols: Any, open_timeout: float | None) -> Any:
 def js_state(stream: WebSocketStream) -> Any:
     """The JS object holding the socket and its queue: JS reads messages from it directly."""
     return _transport(stream).js_state
+
+
+async def js_drain(stream: WebSocketStream) -> Any:
+    """Wait until the send buffer drains as ``send()`` does: None, or a JS Error for
+    ConnectionClosed (the facade sends by itself and calls this only over the limit)."""
+    try:
+        await stream._drain()
+    except WebSocketError as exc:
+        return _js_error(exc)
+    return None
+
+
+def js_write_limit(stream: WebSocketStream) -> int:
+    """The stream's write limit, for the facade's own check after each send."""
+    return stream._write_limit
 
 
 async def js_wait_message(stream: WebSocketStream) -> Any:

@@ -50,7 +50,7 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         *,
         subprotocols: Sequence[str] | None = None,
         open_timeout: float | None = 10.0,
-        write_limit: int = 1 << 20,
+        write_limit: int = 8 << 20,
         process_exception: Callable[[BaseException], bool] = should_retry,
         transport_factory: TransportFactory | None = None,
     ) -> None:

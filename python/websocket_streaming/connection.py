@@ -70,12 +70,15 @@ class Transport(Protocol):
         """Call ``on_event()`` when the next message arrives (once)."""
         ...
 
-    def send_text(self, data: str) -> None:
-        """Queue a text frame; the browser encodes it to UTF-8."""
+    def send_text(self, data: str) -> int:
+        """Queue a text frame (the browser encodes it to UTF-8) and return the
+        ``buffered_amount`` after it; if the socket is not OPEN, send nothing and
+        return -1."""
         ...
 
-    def send_binary(self, data: memoryview) -> None:
-        """Queue a binary frame with the bytes of ``data``, a C-contiguous view."""
+    def send_binary(self, data: memoryview) -> int:
+        """Queue a binary frame with the bytes of ``data``, a C-contiguous view, as
+        ``send_text`` does."""
         ...
 
     def close(self, code: int | None = None, reason: str = "") -> None:
@@ -96,7 +99,7 @@ class WebSocketStream:
     of them have been returned.
     """
 
-    def __init__(self, url: str, transport: Transport, *, write_limit: int = 1 << 20) -> None:
+    def __init__(self, url: str, transport: Transport, *, write_limit: int = 8 << 20) -> None:
         self._url = url
         self._transport = transport
         self._write_limit = write_limit
@@ -221,9 +224,10 @@ class WebSocketStream:
         """Send one message: a text frame for ``str``, a binary frame for bytes-like.
 
         Copies: a ``str`` is encoded once by the browser. A contiguous bytes-like
-        object is handed to the browser as a view of Pyodide's memory, with no
-        copy on our side (the browser copies it into its send buffer); a
-        non-contiguous memoryview is copied once first.
+        object over 4 KiB is handed to the browser as a view of Pyodide's memory,
+        with no copy on our side (the browser copies it into its send buffer);
+        one of 4 KiB or less is copied once into a JS array, which costs less
+        than making the view; a non-contiguous memoryview is copied once first.
 
         Returns once the browser has queued the message. If more than
         ``write_limit`` bytes are then waiting in the browser's buffer, waits
@@ -236,20 +240,23 @@ class WebSocketStream:
                 have sent everything.
             TypeError: ``message`` is neither ``str`` nor bytes-like.
         """
+        # One call into the transport per message: it sends only when OPEN and
+        # returns the buffered amount, or -1 when it sent nothing.
         if isinstance(message, str):
-            self._check_writable()
-            self._transport.send_text(message)
+            buffered = self._transport.send_text(message)
         elif isinstance(message, (bytes, bytearray, memoryview)):
             view = memoryview(message)
             if not view.c_contiguous:
                 view = memoryview(view.tobytes())
-            self._check_writable()
-            self._transport.send_binary(view)
+            buffered = self._transport.send_binary(view)
         else:
             raise TypeError(
                 f"send() takes str, bytes, bytearray or memoryview, not {type(message).__name__}"
             )
-        if self._transport.buffered_amount > self._write_limit:
+        if buffered < 0:
+            self._check_writable()  # raises: not open
+            raise closed_exception(1006, "the connection is not open", False)
+        if buffered > self._write_limit:
             await self._drain()
 
     def _check_writable(self) -> None:
