@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -183,6 +184,49 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             lines = [f"(console unavailable: {exc})"]
         report.sections.append(("browser console", "\n".join(lines[-200:]) or "(empty)"))
     return report
+
+
+# -- requests ------------------------------------------------------------------
+
+
+def record_requests(context: Any) -> list[str]:
+    """Record the URL of every request made from now on in a browser context.
+
+    Covers pages, their Web Workers (the kernel runs in one; Chromium reports
+    worker requests on the context) and WebSockets (reported per page, worker
+    ones included). Returns the list, which keeps filling as requests happen.
+    """
+    urls: list[str] = []
+
+    def watch(page: Any) -> None:
+        page.on("websocket", lambda ws: urls.append(ws.url))
+
+    context.on("request", lambda request: urls.append(request.url))
+    context.on("page", watch)
+    for page in context.pages:
+        watch(page)
+    return urls
+
+
+def off_host(urls: list[str], hosts: tuple[str, ...] = ("127.0.0.1",)) -> list[str]:
+    """The URLs whose host is not one of ``hosts`` (data: and blob: URLs are local)."""
+    return [
+        url
+        for url in urls
+        if not url.startswith(("data:", "blob:")) and urlsplit(url).hostname not in hosts
+    ]
+
+
+def start_recording(page: browsers.Page) -> list[str] | None:
+    """Record the URL of every request of the page's context; None if the driver cannot."""
+
+    async def record(playwright_page: Any) -> list[str]:
+        return record_requests(playwright_page.context)
+
+    try:
+        return page.call_playwright(record)
+    except NotImplementedError:  # WebKitGTK via Selenium: no network events
+        return None
 
 
 # -- run_in_pyodide ------------------------------------------------------------

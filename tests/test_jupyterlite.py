@@ -18,12 +18,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import browsers
 import pytest
-from conftest import DIST
+from conftest import DIST, off_host, start_recording
 from servers import StaticServer
 
 LITE = DIST / "lite"
@@ -52,34 +51,6 @@ async ({ marker, ms }) => {
 """
 
 
-def record_requests(context: Any) -> list[str]:
-    """Record the URL of every request made from now on in a browser context.
-
-    Covers pages, their Web Workers (the kernel runs in one; Chromium reports
-    worker requests on the context) and WebSockets (reported per page, worker
-    ones included). Returns the list, which keeps filling as requests happen.
-    """
-    urls: list[str] = []
-
-    def watch(page: Any) -> None:
-        page.on("websocket", lambda ws: urls.append(ws.url))
-
-    context.on("request", lambda request: urls.append(request.url))
-    context.on("page", watch)
-    for page in context.pages:
-        watch(page)
-    return urls
-
-
-def off_host(urls: list[str], hosts: tuple[str, ...] = ("127.0.0.1",)) -> list[str]:
-    """The URLs whose host is not one of ``hosts`` (data: and blob: URLs are local)."""
-    return [
-        url
-        for url in urls
-        if not url.startswith(("data:", "blob:")) and urlsplit(url).hostname not in hosts
-    ]
-
-
 @pytest.fixture(scope="module")
 def lite_server() -> Iterator[StaticServer]:
     """dist/lite/ at /, tests/ at /tests/, not cross-origin isolated (as a plain host serves it)."""
@@ -90,16 +61,16 @@ def lite_server() -> Iterator[StaticServer]:
     server.close()
 
 
-def start_recording(page: browsers.Page) -> list[str] | None:
-    """Record the URL of every request of the page's context; None if the driver cannot."""
-
-    async def record(playwright_page: Any) -> list[str]:
-        return record_requests(playwright_page.context)
-
-    try:
-        return page.call_playwright(record)
-    except NotImplementedError:  # WebKitGTK via Selenium: no network events
-        return None
+def run_in_repl(page: browsers.Page, base_url: str, cells: list[str], marker: str) -> str:
+    """Open the REPL with `cells` to run; return its output once `marker` shows (or fail)."""
+    query = urlencode([("kernel", "python"), *(("code", cell) for cell in cells)])
+    started = time.monotonic()
+    page.goto(f"{base_url}/repl/index.html?{query}", timeout=60)
+    text = page.evaluate(_WAIT_OUTPUT_JS, {"marker": marker, "ms": 90_000}, timeout=100)
+    elapsed = time.monotonic() - started
+    console = "\n".join(page.console()[-30:])
+    assert marker in text, f"after {elapsed:.1f} s the REPL shows:\n{text}\n--- console:\n{console}"
+    return text
 
 
 def test_pip_install_and_stream_in_the_repl(browser, lite_server, ws_server):
@@ -108,20 +79,9 @@ def test_pip_install_and_stream_in_the_repl(browser, lite_server, ws_server):
     try:
         requests = start_recording(page)
         ws_url = f"{ws_server.url}/send?n={N}"
-        cells = [
-            "%pip install websocket-streaming",
-            STREAM_CELL.format(url=ws_url, n=N),
-        ]
-        query = urlencode([("kernel", "python"), *(("code", cell) for cell in cells)])
-        started = time.monotonic()
-        page.goto(f"{lite_server.url}/repl/index.html?{query}", timeout=60)
+        cells = ["%pip install websocket-streaming", STREAM_CELL.format(url=ws_url, n=N)]
         marker = f"streamed {N} messages from {ws_url}"
-        text = page.evaluate(_WAIT_OUTPUT_JS, {"marker": marker, "ms": 90_000}, timeout=100)
-        elapsed = time.monotonic() - started
-        console = "\n".join(page.console()[-30:])
-        assert marker in text, (
-            f"after {elapsed:.1f} s the REPL shows:\n{text}\n--- console:\n{console}"
-        )
+        text = run_in_repl(page, lite_server.url, cells, marker)
         assert [line for line in text.splitlines() if line.startswith("got ")] == [
             f"got {i}" for i in range(N)
         ]
@@ -132,5 +92,24 @@ def test_pip_install_and_stream_in_the_repl(browser, lite_server, ws_server):
             assert any("/websocket_streaming-" in url for url in requests), seen
             assert any(url.endswith(ws_url.partition("://")[2]) for url in requests), seen
             assert off_host(requests) == []
+    finally:
+        page.close()
+
+
+def test_micropip_install_from_the_wheel_url(browser, lite_server, ws_server):
+    """await micropip.install(<the site's wheel URL>) works offline, as the README documents."""
+    wheel = next((LITE / "pypi").glob("websocket_streaming-*.whl")).name
+    cell = f"""
+import micropip
+await micropip.install("/pypi/{wheel}")
+from websocket_streaming import connect
+async with connect("{ws_server.url}/echo") as ws:
+    await ws.send("via micropip")
+    print("echo:", await ws.recv())
+"""
+    page = browser.new_page(lite_server.url + "/tests/blank.html")
+    try:
+        text = run_in_repl(page, lite_server.url, [cell], "echo: via micropip")
+        assert "Traceback" not in text
     finally:
         page.close()
