@@ -319,6 +319,27 @@ class Browser:
         """Close the browser and end every process it started (idempotent)."""
         raise NotImplementedError
 
+    _closed = False
+    _close_lock: threading.Lock
+
+    def _begin_close(self) -> bool:
+        """True for the first close() call only; later calls have nothing to do."""
+        with self._close_lock:
+            if self._closed:
+                return False
+            self._closed = True
+        _track(self, False)
+        return True
+
+    def _navigate_new(self, page: Page, url: str, deadline: float) -> Page:
+        """Navigate a just-opened page, closing it if navigation fails."""
+        try:
+            page.goto(url, timeout=_remaining(deadline, self.engine, f"goto {url}"))
+        except BaseException:
+            page.close()
+            raise
+        return page
+
     def __enter__(self) -> Browser:
         return self
 
@@ -867,19 +888,11 @@ class _PlaywrightBrowser(Browser):
             page._page.on("pageerror", page._on_pageerror)
 
         self._loop.run(open_page(), timeout, self.engine, step)
-        try:
-            page.goto(url, timeout=_remaining(deadline, self.engine, f"goto {url}"))
-        except BaseException:
-            page.close()
-            raise
-        return page
+        return self._navigate_new(page, url, deadline)
 
     def close(self) -> None:
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-        _track(self, False)
+        if not self._begin_close():
+            return
         snapshot = _descendants(self._driver_pid) if self._driver_pid else {}
         if self._browser is not None:
             with contextlib.suppress(Exception):
@@ -1181,19 +1194,11 @@ class _WebKitGTKBrowser(Browser):
 
         handle = self._call(open_window, timeout, "new page")
         page = _WebKitGTKPage(self, handle)
-        try:
-            page.goto(url, timeout=_remaining(deadline, "webkit", f"goto {url}"))
-        except BaseException:
-            page.close()
-            raise
-        return page
+        return self._navigate_new(page, url, deadline)
 
     def close(self) -> None:
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-        _track(self, False)
+        if not self._begin_close():
+            return
         driver = self._driver
         if driver is not None:
             # Ends the session (MiniBrowser exits) and stops WebKitWebDriver.

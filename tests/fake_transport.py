@@ -15,10 +15,9 @@ rules (WHATWG WebSockets standard):
 - A message that arrives while the state is not OPEN is dropped (the
   standard's "if ready state is not OPEN, return"). Messages already received
   stay takeable after the close.
-- ``send_*`` raise in CONNECTING (``InvalidStateError``, which browser.py turns
-  into ``WebSocketError``); in CLOSING or CLOSED the data is counted in
-  ``buffered_amount`` and discarded. Nothing is ever put on the wire by
-  itself: the test calls :meth:`drain`.
+- ``send_*`` send nothing and return -1 unless OPEN (browser.py's helper checks
+  ``readyState`` first); otherwise they return ``buffered_amount``. Nothing is
+  ever put on the wire by itself: the test calls :meth:`drain`.
 - ``close()`` rejects what the browser rejects (code not 1000 or 3000-4999,
   reason over 123 bytes). In CONNECTING it fails the connection (close event
   1006, not clean); in OPEN the server answers at once if ``answer_close`` is
@@ -73,8 +72,7 @@ class FakeTransport:
     """One simulated browser WebSocket (see the module docstring for its rules).
 
     What the stream did to it is recorded in ``sent`` (messages sent while
-    OPEN: ``str`` for text, ``bytes`` for binary), ``discarded`` (sent while
-    CLOSING or CLOSED), ``binary_sources`` (the ``.obj`` of every memoryview
+    OPEN: ``str`` for text, ``bytes`` for binary), ``binary_sources`` (the ``.obj`` of every memoryview
     handed to ``send_binary``), ``close_calls`` (``(code, reason)`` per
     ``close()``), ``want_wake_calls`` and ``events`` (``on_event`` calls).
     """
@@ -99,7 +97,6 @@ class FakeTransport:
         self._waiting = False
         self._tasks = 0
         self.sent: list[Data] = []
-        self.discarded: list[Data] = []
         self.binary_sources: list[object] = []
         self.close_calls: list[tuple[int | None, str]] = []
         self.want_wake_calls = 0

@@ -168,8 +168,11 @@ class WebSocketStream:
         """
         if self._messages:
             return self._messages.popleft()
-        if self._recv_busy or not self._transport.pending:
-            await self.wait_message()
+        if not self._recv_busy:  # one call takes the whole backlog, if there is one
+            self._messages.extend(self._transport.take())
+            if self._messages:
+                return self._messages.popleft()
+        await self.wait_message()
         self._messages.extend(self._transport.take())
         return self._messages.popleft()
 
