@@ -72,12 +72,13 @@ class WebSocketServer:
       /drop[?n=]               sends n messages, then drops TCP without a close frame (1006)
       /reject                  refuses the handshake with HTTP 403
       /chat                    like /echo, negotiating the subprotocols "chat" or "superchat"
-    Every connection may carry `id=...`; the close code and reason the server
-    received from that client are then kept in `closes[id]`.
+    Every connection may carry `id=...`; `close_received(id)` then returns the
+    close code and reason the server received from that client.
     """
 
     def __init__(self) -> None:
-        self.closes: dict[str, tuple[int | None, str | None]] = {}
+        self._closes: dict[str, tuple[int | None, str | None]] = {}
+        self._closes_changed = threading.Condition()
         self._loop = asyncio.new_event_loop()
         started = threading.Event()
         self._stop: asyncio.Future[None] | None = None
@@ -143,7 +144,22 @@ class WebSocketServer:
         finally:
             if "id" in query:
                 rcvd = ws.protocol.close_rcvd
-                self.closes[query["id"]] = (rcvd.code, rcvd.reason) if rcvd else (None, None)
+                with self._closes_changed:
+                    self._closes[query["id"]] = (rcvd.code, rcvd.reason) if rcvd else (None, None)
+                    self._closes_changed.notify_all()
+
+    def close_received(self, id: str, timeout: float = 10) -> tuple[int | None, str | None]:
+        """The close code and reason connection `id` sent, once the server has finished with it.
+
+        The client may see its close complete a moment before the server's handler
+        returns (the server still waits for the TCP close), so this waits for it.
+        """
+        with self._closes_changed:
+            if not self._closes_changed.wait_for(lambda: id in self._closes, timeout):
+                raise AssertionError(
+                    f"the server never finished connection {id!r} within {timeout} s"
+                )
+            return self._closes[id]
 
     async def _route_echo(self, ws: ServerConnection, query: dict[str, str]) -> None:
         async for message in ws:

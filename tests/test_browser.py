@@ -142,8 +142,8 @@ def test_client_close_code_and_reason(py, ws_server: WebSocketServer, engine):
     result = [a, (ws.close_code, ws.close_reason)]
     """
     assert py.run(code) == [[True, 4000, "bye ✓"], [1000, ""]]
-    assert ws_server.closes[f"{engine}-4000"] == (4000, "bye ✓")
-    assert ws_server.closes[f"{engine}-1000"] == (1000, "")
+    assert ws_server.close_received(f"{engine}-4000") == (4000, "bye ✓")
+    assert ws_server.close_received(f"{engine}-1000") == (1000, "")
 
 
 @run_in_pyodide

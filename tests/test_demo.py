@@ -94,7 +94,7 @@ def test_ticker_sends_json_at_the_requested_rate(demo: DemoServer) -> None:
         started = time.monotonic()
         ticks = [json.loads(ws.recv(timeout=5)) for _ in range(100)]
         elapsed = time.monotonic() - started
-    assert 0.6 < elapsed < 2.0, elapsed
+    assert 0.6 < elapsed < 5.0, elapsed  # ~1 s; the upper bound only catches a rate ignored
     assert [t["seq"] for t in ticks] == list(range(100))
     assert {t["symbol"] for t in ticks} == {"ABC", "DEF", "XYZ"}
     for tick in ticks:

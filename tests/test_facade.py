@@ -136,7 +136,7 @@ def test_close_codes_reach_the_server(py, ws_server: WebSocketServer, engine):
         f"{ws_server.url}/echo?id=facade-{engine}",
     )
     assert out == {"code": 4000, "reason": "js bye ✓"}
-    assert ws_server.closes[f"facade-{engine}"] == (4000, "js bye ✓")
+    assert ws_server.close_received(f"facade-{engine}") == (4000, "js bye ✓")
 
 
 def test_connection_failures(py, ws_url, refused_url):
