@@ -171,8 +171,11 @@ class BrowserTransport:
         return self._js
 
     def take(self) -> list[Data]:
-        """Move every waiting message to Python: text once decoded, binary copied once
-        (small binary messages twice: once packed in JS, once sliced here)."""
+        """Move every waiting message to Python: text decoded once, binary over
+        PACK_MAX copied once (ArrayBuffer to ``bytes``). Small binary messages are
+        copied three times, a few KiB each: packed into one buffer in JS, moved into
+        Python in one piece, sliced into ``bytes``; three copies of a small message
+        cost less than one FFI crossing per message."""
         messages, packed, sizes = self._js.take()
         if packed is None:
             return [m if type(m) is str else m.to_bytes() for m in messages]

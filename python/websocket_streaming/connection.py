@@ -155,8 +155,9 @@ class WebSocketStream:
         """Return the next message: ``str`` for a text frame, ``bytes`` for binary.
 
         A message already received returns at once, without a trip through the
-        event loop. Binary data is copied once, from the browser's ArrayBuffer
-        into the ``bytes``; text is decoded once into the ``str``.
+        event loop. Binary data over 4 KiB is copied once, from the browser's
+        ArrayBuffer into the ``bytes`` (smaller messages are packed per batch, see
+        ``BrowserTransport.take``); text is decoded once into the ``str``.
 
         Canceling ``recv()`` is safe: no message is lost.
 
