@@ -227,10 +227,17 @@ export class WebSocketStream {
    * @throws {ConnectionClosedError} closed with an error and nothing is left to read
    * @throws {ConcurrencyError} another recv() is still waiting
    */
-  async recv() {
-    await this.opened;
+  recv() {
+    // A message already here costs one resolved promise, not an async call's ticks.
     const state = this.#state;
-    if (state.queue.length === 0) {
+    if (state !== null && state.size !== 0) return Promise.resolve(state.shift());
+    return this.#recvWhenReady();
+  }
+
+  async #recvWhenReady() {
+    if (this.#state === null) await this.opened;
+    const state = this.#state;
+    if (state.size === 0) {
       if (this.#py === null) throw this.#closedError();
       if (this.#waiting) {
         throw new ConcurrencyError(
@@ -247,7 +254,7 @@ export class WebSocketStream {
           this.#waiting = false;
         }
       }
-      if (state.queue.length === 0) {
+      if (state.size === 0) {
         // Closed with nothing left: Python raises the right ConnectionClosed.
         if (this.#py === null) throw this.#closedError();
         await bridged(this.#bridge.js_wait_message(this.#py));

@@ -47,6 +47,37 @@ async def test_binary_round_trip_sizes(py, ws_url):
 
 
 @run_in_pyodide
+async def test_small_binary_sends_keep_their_own_bytes(py, ws_url):
+    """Small binary messages (copied through one scratch array per socket) keep their own
+    content when many of one length are sent back to back; any buffer format, 2-D too,
+    either side of the 4 KiB boundary."""
+    import array
+
+    from websocket_streaming import connect
+
+    async with connect(ws_url + "/echo") as ws:
+        sent = [bytes([i & 0xFF]) * (i % 7) + i.to_bytes(4, "little") for i in range(3000)]
+        for data in sent:
+            await ws.send(data)
+        for i, data in enumerate(sent):
+            assert await ws.recv() == data, i
+        for size in (4095, 4096, 4097):
+            for fill in (1, 2):
+                await ws.send(bytes([fill]) * size)
+            for fill in (1, 2):
+                assert await ws.recv() == bytes([fill]) * size, size
+        ints = array.array("i", range(-3, 5))
+        await ws.send(memoryview(ints))
+        assert await ws.recv() == ints.tobytes()
+        big = array.array("d", range(2000))  # 16,000 B of doubles
+        await ws.send(memoryview(big))
+        assert await ws.recv() == big.tobytes()
+        square = memoryview(bytes(range(12))).cast("B", (3, 4))
+        await ws.send(square)
+        assert await ws.recv() == bytes(range(12))
+
+
+@run_in_pyodide
 async def test_ten_thousand_messages_in_order(py, ws_url):
     """10,000 messages sent by the server arrive complete and in order, text and binary."""
     from websocket_streaming import connect
@@ -311,6 +342,8 @@ async def test_no_proxy_leak_over_200_connections(py, ws_url):
             ws = await connect(ws_url + "/echo")
             await ws.send(str(i))
             assert await ws.recv() == str(i)
+            await ws.send(bytes(i % 9))  # small binary goes through cached views of the socket's
+            assert await ws.recv() == bytes(i % 9)
             await ws.close()
 
     await cycle(5)  # warm up: one-time helpers are created on first use

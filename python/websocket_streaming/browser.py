@@ -40,13 +40,17 @@ _OPEN_JS = """
   const ws = new WebSocket(url, protocols);
   ws.binaryType = "arraybuffer";
   const s = {
-    ws, queue: [], waiting: false, closeInfo: undefined,
+    // queue[head:] are the messages not yet read: shift() moves `head` rather than
+    // calling Array.shift(), which costs O(length) in some engines.
+    ws, queue: [], head: 0, waiting: false, closeInfo: undefined,
+    get size() { return this.queue.length - this.head; },
     // [messages] or, when it holds small binary messages, [messages, packed, sizes]:
     // those are copied into `packed` (sizes[i] >= 0, messages[i] undefined) so that
     // Python copies them in one call rather than one call each.
     take() {
-      const q = this.queue;
+      const q = this.head === 0 ? this.queue : this.queue.slice(this.head);
       this.queue = [];
+      this.head = 0;
       let small = 0, total = 0;
       for (const m of q) {
         if (typeof m !== "string" && m.byteLength <= PACK_MAX) { small++; total += m.byteLength; }
@@ -65,7 +69,16 @@ _OPEN_JS = """
       }
       return [q, packed, sizes];
     },
-    shift() { return this.queue.shift(); },
+    shift() {
+      const m = this.queue[this.head];
+      this.queue[this.head++] = undefined;
+      if (this.head === this.queue.length) {
+        this.queue = []; this.head = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+        this.queue = this.queue.slice(this.head); this.head = 0; // amortised O(1)
+      }
+      return m;
+    },
     // One call per message: -1 (nothing sent) unless OPEN, else bufferedAmount after it.
     send(data) {
       if (ws.readyState !== 1) return -1;
@@ -76,6 +89,13 @@ _OPEN_JS = """
       if (ws.readyState !== 1) return -1;
       const view = buffer.getBuffer("u8");
       try { ws.send(view.data); } finally { view.release(); }
+      return ws.bufferedAmount;
+    },
+    // Small binary: Python copies the message into `scratch`, the browser copies it out.
+    scratch: new Uint8Array(PACK_MAX),
+    sendScratch(n) {
+      if (ws.readyState !== 1) return -1;
+      ws.send(this.scratch.subarray(0, n));
       return ws.bufferedAmount;
     },
     notify: null, // the JS facade's waiter, called on a message or the close
@@ -99,9 +119,10 @@ _OPEN_JS = """
 
 _open_js: Any = None
 
-#: Binary messages up to this size are received packed into one buffer per batch and sent
-#: as a copy (to_js) rather than through a PyProxy of the buffer: for small messages the
-#: per-call cost of the FFI, not the copy, is what counts.
+#: Binary messages up to this size are received packed into one buffer per batch, and sent
+#: by copying them into a scratch array of the socket's (through a cached view of the right
+#: length) rather than through a PyProxy of the buffer or a new JS array each (to_js): for
+#: small messages the per-call cost of the FFI, not the copy, is what counts.
 PACK_MAX = 4096
 
 
@@ -131,6 +152,14 @@ class BrowserTransport:
                 raise InvalidURI(f"the browser refused {url!r}: {_js_error_text(exc)}") from None
             raise WebSocketError(f"the browser refused to open {url!r}: {exc}") from None
         self._ws: Any = self._js.ws
+        # Bound once: looking a method up on a JsProxy makes a new proxy each time,
+        # which costs about as much as the call itself.
+        self._js_take: Any = self._js.take
+        self._js_send: Any = self._js.send
+        self._js_send_view: Any = self._js.sendBinary
+        self._js_send_scratch: Any = self._js.sendScratch
+        self._js_scratch: Any = self._js.scratch
+        self._scratch_views: dict[int, Any] = {}  # length -> a view of the scratch array
         self._close_info: tuple[int, str, bool] | None = None
 
     def _wake(self) -> None:
@@ -163,7 +192,7 @@ class BrowserTransport:
 
     @property
     def pending(self) -> int:
-        return int(self._js.queue.length)
+        return int(self._js.size)
 
     @property
     def js_state(self) -> Any:
@@ -176,7 +205,7 @@ class BrowserTransport:
         copied three times, a few KiB each: packed into one buffer in JS, moved into
         Python in one piece, sliced into ``bytes``; three copies of a small message
         cost less than one FFI crossing per message."""
-        messages, packed, sizes = self._js.take()
+        messages, packed, sizes = self._js_take()
         if packed is None:
             return [m if type(m) is str else m.to_bytes() for m in messages]
         data = packed.to_bytes()
@@ -196,15 +225,20 @@ class BrowserTransport:
 
     def send_text(self, data: str) -> int:
         try:
-            return int(self._js.send(data))
+            return int(self._js_send(data))
         except JsException as exc:
             raise WebSocketError(f"the browser could not send: {exc}") from None
 
     def send_binary(self, data: memoryview) -> int:
         try:
-            if data.nbytes <= PACK_MAX:
-                return int(self._js.send(to_js(data.cast("B"))))
-            return int(self._js.sendBinary(data))
+            n = data.nbytes
+            if n <= PACK_MAX:
+                view = self._scratch_views.get(n)
+                if view is None:
+                    view = self._scratch_views[n] = self._js_scratch.subarray(0, n)
+                view.assign(data.cast("B"))
+                return int(self._js_send_scratch(n))
+            return int(self._js_send_view(data))
         except JsException as exc:
             raise WebSocketError(f"the browser could not send: {exc}") from None
 

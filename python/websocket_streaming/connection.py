@@ -230,8 +230,9 @@ class WebSocketStream:
         Copies: a ``str`` is encoded once by the browser. A contiguous bytes-like
         object over 4 KiB is handed to the browser as a view of Pyodide's memory,
         with no copy on our side (the browser copies it into its send buffer);
-        one of 4 KiB or less is copied once into a JS array, which costs less
-        than making the view; a non-contiguous memoryview is copied once first.
+        one of 4 KiB or less is copied once into a scratch JS array of the
+        socket's, which costs less than making the view; a non-contiguous
+        memoryview is copied once first.
 
         Returns once the browser has queued the message. If more than
         ``write_limit`` bytes are then waiting in the browser's buffer, waits
