@@ -72,7 +72,8 @@ def test_text_and_binary_round_trips(py, ws_url):
 
 
 def test_ten_thousand_ordered_messages_and_async_iteration(py, ws_url):
-    """10,000 messages arrive in order; for await ends quietly on a normal close."""
+    """10,000 messages arrive in order; for await ends quietly on a normal close; a backlog
+    of 5,000 stays readable after the close."""
     out = run_js(
         py,
         """
@@ -83,7 +84,13 @@ def test_ten_thousand_ordered_messages_and_async_iteration(py, ws_url):
         ws = await open(arg + "/close?n=100&code=1000&reason=done");
         const seen = [];
         for await (const msg of ws) seen.push(msg);
-        return { ok, seen: seen.length, last: seen[99], closed: await ws.closed };
+        // A backlog of 5,000 read after the close: all there, in order, then the close.
+        const late = await open(arg + "/close?n=5000&code=1000");
+        await late.closed;
+        let backlog = true;
+        for (let i = 0; i < 5000; i++) backlog = backlog && (await late.recv()) === String(i);
+        const end = await fails(late.recv());
+        return { ok, seen: seen.length, last: seen[99], closed: await ws.closed, backlog, end: end.name };
         """,
         ws_url,
     )
@@ -92,6 +99,8 @@ def test_ten_thousand_ordered_messages_and_async_iteration(py, ws_url):
         "seen": 100,
         "last": "99",
         "closed": {"code": 1000, "reason": "done"},
+        "backlog": True,
+        "end": "ConnectionClosedOK",
     }
 
 
