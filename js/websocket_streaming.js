@@ -67,7 +67,7 @@ function translate(error) {
   }
 }
 
-// The Python bridge returns a JS Error instead of raising (see browser.py).
+// The Python bridge returns a JS Error instead of raising (see facade.py).
 async function bridged(promise) {
   const result = await promise;
   if (result instanceof Error) throw translate(result);
@@ -83,7 +83,7 @@ async function loadBridge(pyodide, indexURL) {
     pyodide = await loadPyodide({ indexURL });
   }
   await pyodide.loadPackage("websocket-streaming", { messageCallback: () => {} });
-  return pyodide.pyimport("websocket_streaming.browser");
+  return pyodide.pyimport("websocket_streaming.facade");
 }
 
 /**

@@ -20,7 +20,7 @@ async () => {
   const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
   await pyodide.loadPackage("websocket-streaming");
   return pyodide.runPython(`
-import json, websocket_streaming, websocket_streaming.browser
+import json, websocket_streaming, websocket_streaming.browser, websocket_streaming.facade
 json.dumps([websocket_streaming.__version__, websocket_streaming.__file__])
 `);
 }

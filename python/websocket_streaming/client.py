@@ -67,7 +67,9 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         factory = self.transport_factory
         if factory is None:
             try:
-                from .browser import BrowserTransport  # the only door to `js`
+                # lazy-import: browser.py needs Pyodide; importing it here keeps the
+                # package importable (and the core testable) on plain CPython.
+                from .browser import BrowserTransport
             except ImportError:
                 raise WebSocketError(
                     "no browser here: websocket_streaming opens connections only inside "
