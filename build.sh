@@ -133,6 +133,6 @@ case "$cmd" in
     exec "$VENV/bin/python" tools/build_lite.py --dist "$DIST" "$@"
     ;;
   check) ensure_venv && check ;;
-  bench) build; exec "$VENV/bin/python" tests/benchmark.py "$@" ;;
+  bench) build; exec "$VENV/bin/python" tests/bench "$@" ;;
   *) die "unknown command '$cmd' (use: build, test, demo, lite, check, bench)" ;;
 esac

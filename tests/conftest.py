@@ -27,7 +27,7 @@ DIST = ROOT / "dist"
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import browsers  # noqa: E402
+import harness  # noqa: E402
 from servers import StaticServer, WebSocketServer  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -37,7 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--engine",
         action="append",
-        choices=browsers.ENGINES,
+        choices=harness.ENGINES,
         help="run browser tests in this engine only (repeatable); "
         "default: $WS_STREAMING_ENGINES (comma-separated) or all three",
     )
@@ -47,10 +47,10 @@ def selected_engines(config: pytest.Config) -> list[str]:
     chosen = config.getoption("--engine")
     if not chosen and os.environ.get("WS_STREAMING_ENGINES"):
         chosen = [e.strip() for e in os.environ["WS_STREAMING_ENGINES"].split(",") if e.strip()]
-        unknown = set(chosen) - set(browsers.ENGINES)
+        unknown = set(chosen) - set(harness.ENGINES)
         if unknown:
             raise pytest.UsageError(f"WS_STREAMING_ENGINES names unknown engines: {unknown}")
-    return list(chosen or browsers.ENGINES)
+    return list(chosen or harness.ENGINES)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -105,11 +105,11 @@ def refused_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def browser(engine: str) -> Iterator[browsers.Browser]:
+def browser(engine: str) -> Iterator[harness.Browser]:
     """One browser per engine for the whole session; a missing engine fails in CI."""
     try:
-        b = browsers.launch(engine)
-    except browsers.BrowserUnavailable as exc:
+        b = harness.launch(engine)
+    except harness.BrowserUnavailable as exc:
         if IN_CI:
             pytest.fail(f"{engine} is required in CI (CI=true) but unavailable: {exc}")
         pytest.skip(f"{engine} unavailable: {exc}")
@@ -120,7 +120,7 @@ def browser(engine: str) -> Iterator[browsers.Browser]:
 class PyodidePage:
     """A page with Pyodide and websocket_streaming loaded; runs Python or JS in it."""
 
-    def __init__(self, page: browsers.Page, engine: str) -> None:
+    def __init__(self, page: harness.Page, engine: str) -> None:
         self.page = page
         self.engine = engine
 
@@ -162,7 +162,7 @@ class PyodideError(AssertionError):
 
 
 @pytest.fixture(scope="module")
-def py(browser: browsers.Browser, static_server: StaticServer) -> Iterator[PyodidePage]:
+def py(browser: harness.Browser, static_server: StaticServer) -> Iterator[PyodidePage]:
     """One page per engine and test module, with Pyodide and our package loaded."""
     page = browser.new_page(static_server.url + "/tests/page.html")
     started = time.monotonic()
@@ -217,7 +217,7 @@ def off_host(urls: list[str], hosts: tuple[str, ...] = ("127.0.0.1",)) -> list[s
     ]
 
 
-def start_recording(page: browsers.Page) -> list[str] | None:
+def start_recording(page: harness.Page) -> list[str] | None:
     """Record the URL of every request of the page's context; None if the driver cannot."""
 
     async def record(playwright_page: Any) -> list[str]:
@@ -272,7 +272,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             if outcome == "passed" and report.when != "call":
                 continue
             tier = "CPython (no browser)"
-            for engine in browsers.ENGINES:
+            for engine in harness.ENGINES:
                 if engine in report.keywords:
                     tier = f"browser: {engine}"
             counts[(tier, outcome)] += 1

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-import browsers
+import harness
 import pytest
 from conftest import ROOT
 
@@ -14,8 +14,8 @@ from conftest import ROOT
 def test_missing_webkit_driver_is_named(monkeypatch):
     """launch("webkit") without its driver raises BrowserUnavailable naming WebKit and the fix."""
     monkeypatch.setenv("WS_STREAMING_WEBKIT_DRIVER", "/nonexistent/WebKitWebDriver")
-    with pytest.raises(browsers.BrowserUnavailable) as info:
-        browsers.launch("webkit")
+    with pytest.raises(harness.BrowserUnavailable) as info:
+        harness.launch("webkit")
     message = str(info.value)
     assert message.startswith("webkit") and "webkit2gtk-driver" in message
 

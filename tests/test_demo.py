@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import browsers
+import harness
 import pytest
 from conftest import DIST, ROOT
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, InvalidStatus
@@ -253,7 +253,7 @@ async () => {
 
 
 def wait_for(
-    page: browsers.Page, what: str, done: Callable[[dict[str, Any]], bool], timeout: float
+    page: harness.Page, what: str, done: Callable[[dict[str, Any]], bool], timeout: float
 ) -> dict[str, Any]:
     """Poll the page's snapshot until ``done(snapshot)``; fail with the last one if it never is."""
     deadline = time.monotonic() + timeout
@@ -268,7 +268,7 @@ def wait_for(
         time.sleep(0.2)
 
 
-def test_demo_page(browser: browsers.Browser, engine: str, demo: DemoServer) -> None:
+def test_demo_page(browser: harness.Browser, engine: str, demo: DemoServer) -> None:
     """The page loads Pyodide, charts the live ticker, reconnects after a kill, and chats."""
     RESULTS.mkdir(exist_ok=True)
     page = browser.new_page(demo.http + "/demo/?rate=50", timeout=60)
@@ -281,7 +281,7 @@ def test_demo_page(browser: browsers.Browser, engine: str, demo: DemoServer) -> 
             page.close()
 
 
-def _check_demo_page(page: browsers.Page, engine: str, demo: DemoServer) -> None:
+def _check_demo_page(page: harness.Page, engine: str, demo: DemoServer) -> None:
     # 1. Pyodide loads, then live data arrives and the chart draws it.
     first = wait_for(
         page,

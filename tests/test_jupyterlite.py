@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
-import browsers
+import harness
 import pytest
 from conftest import DIST, off_host, start_recording
 from servers import StaticServer
@@ -61,7 +61,7 @@ def lite_server() -> Iterator[StaticServer]:
     server.close()
 
 
-def run_in_repl(page: browsers.Page, base_url: str, cells: list[str], marker: str) -> str:
+def run_in_repl(page: harness.Page, base_url: str, cells: list[str], marker: str) -> str:
     """Open the REPL with `cells` to run; return its output once `marker` shows (or fail)."""
     query = urlencode([("kernel", "python"), *(("code", cell) for cell in cells)])
     started = time.monotonic()

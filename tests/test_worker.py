@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Iterator
 from typing import Any
 
-import browsers
+import harness
 import pytest
 from servers import StaticServer
 
@@ -42,7 +42,7 @@ async ({ code, args }) => {
 class Worker:
     """Runs Python in the Web Worker of one page."""
 
-    def __init__(self, page: browsers.Page) -> None:
+    def __init__(self, page: harness.Page) -> None:
         self.page = page
 
     def run(self, code: str, timeout: float = 120.0, **args: Any) -> Any:
@@ -57,7 +57,7 @@ class Worker:
 
 
 @pytest.fixture(scope="module")
-def worker(browser: browsers.Browser, static_server: StaticServer) -> Iterator[Worker]:
+def worker(browser: harness.Browser, static_server: StaticServer) -> Iterator[Worker]:
     """A page whose module worker has Pyodide and websocket_streaming loaded."""
     page = browser.new_page(static_server.url + "/tests/blank.html")
     try:

@@ -9,8 +9,8 @@ This program is given to Playwright as the Firefox executable.  It is run as::
 
     python firefox_bidi_relay.py /path/to/real/firefox <the arguments Playwright passes>
 
-(``tests/browsers.py`` generates a two-line shell wrapper that does that with the right Python,
-because Playwright executes ``executable_path`` directly with its own arguments.)
+(``tests/harness/playwright.py`` generates a two-line shell wrapper that does that with the right
+Python, because Playwright executes ``executable_path`` directly with its own arguments.)
 
 It then
 
