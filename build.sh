@@ -5,7 +5,7 @@
 #   ./build.sh test [--engine chromium|firefox|webkit] [pytest args...]
 #   ./build.sh demo [--port N]  build, start the demo servers, print the URL
 #   ./build.sh lite             build the JupyterLite site into dist/lite/
-#   ./build.sh check            lint (ruff), types (mypy strict)
+#   ./build.sh check            lint (ruff, biome), types (mypy strict), import cycles
 #   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt] [--target S] [--reps N]
 #                               throughput and round trips: Python API and JS facade vs raw JS
 #
@@ -106,12 +106,31 @@ build() {
   say "dist ready: $DIST/ (serve it with: python3 -m http.server -d $DIST)"
 }
 
-# Lint and type-check: ruff on everything, mypy --strict on the package.
+# Biome (JS lint and format), pinned, installed into build/node/: no package.json or
+# node_modules at the top level. Skipped when that version is already there.
+BIOME_VERSION=2.6.8
+BIOME="$CACHE/node/node_modules/.bin/biome"
+ensure_biome() {
+  if [ -x "$BIOME" ] && [ "$("$BIOME" --version 2>/dev/null)" = "Version: $BIOME_VERSION" ]; then return 0; fi
+  need npm "install Node.js and npm (Debian: apt-get install nodejs npm)"
+  say "npm install @biomejs/biome@$BIOME_VERSION -> $CACHE/node/"
+  npm install --prefix "$CACHE/node" --no-save --no-audit --no-fund --silent "@biomejs/biome@$BIOME_VERSION"
+}
+
+# Lint and type-check: ruff on everything, mypy --strict on the package, no import cycles in
+# the package, Biome (lint + format check) on the JavaScript.
 check() {
-  say "ruff, mypy"
+  say "ruff, mypy, import cycles, biome"
   "$VENV/bin/ruff" check -q python tests tools demo
   "$VENV/bin/ruff" format -q --check python tests tools demo
   "$VENV/bin/mypy" --no-error-summary
+  "$VENV/bin/python" tools/check_imports.py python/websocket_streaming
+  ensure_biome
+  local js
+  shopt -s nullglob globstar  # python/websocket_streaming/*.js may not exist yet
+  js=(js python/websocket_streaming/*.js demo/*.js tests/**/*.js)
+  shopt -u nullglob globstar
+  "$BIOME" check --config-path tools/biome.jsonc --error-on-warnings "${js[@]}"
 }
 
 cmd=${1:-build}

@@ -22,6 +22,6 @@ self.onmessage = async ({ data: { id, code, args } }) => {
       globals.destroy();
     }
   } catch (e) {
-    self.postMessage({ id, ok: false, error: String((e && e.message) || e) });
+    self.postMessage({ id, ok: false, error: String(e?.message || e) });
   }
 };
