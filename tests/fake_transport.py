@@ -36,7 +36,12 @@ import functools
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from websocket_streaming.exceptions import WebSocketError
+from websocket_streaming.exceptions import (
+    ConnectionClosed,
+    PayloadTooBig,
+    QueueOverflow,
+    WebSocketError,
+)
 from websocket_streaming.protocol import State
 
 __all__ = ["FakeTransport", "async_test", "real_sleep"]
@@ -95,12 +100,24 @@ class FakeTransport:
         self._close_info: tuple[int, str, bool] | None = None
         self._queue: list[Data] = []
         self._waiting = False
+        self._was_opened = False
+        self._fault: ConnectionClosed | None = None
+        self._limits: tuple[int | None, int | None, int | None, bool] = (None, None, None, False)
+        self._pong: Data | Callable[[Data], bool] | None = None
+        self._dropped = 0
+        self._received = 0
+        self._pongs = 0
+        self._ping_at = 0.0
+        self._latency: float | None = None
+        self.pings: list[Data] = []
+        self.abandoned: list[str] = []
         self._tasks = 0
         self.sent: list[Data] = []
         self.binary_sources: list[object] = []
         self.close_calls: list[tuple[int | None, str]] = []
         self.want_wake_calls = 0
         self.events = 0
+        self.takes: list[int] = []
 
     # -- the Transport protocol --------------------------------------------
 
@@ -125,12 +142,61 @@ class FakeTransport:
         return self._close_info
 
     @property
+    def opened(self) -> bool:
+        return self._was_opened
+
+    @property
+    def fault(self) -> ConnectionClosed | None:
+        return self._fault
+
+    @property
     def pending(self) -> int:
         return len(self._queue)
 
-    def take(self) -> list[Data]:
-        messages, self._queue = self._queue, []
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    @property
+    def received(self) -> int:
+        return self._received
+
+    @property
+    def pongs(self) -> int:
+        return self._pongs
+
+    @property
+    def latency(self) -> float | None:
+        return self._latency
+
+    def set_limits(
+        self, max_size: int | None, max_messages: int | None, max_bytes: int | None, drop: bool
+    ) -> None:
+        self._limits = (max_size, max_messages, max_bytes, drop)
+
+    def set_pong(self, pong: Data | Callable[[Data], bool] | None) -> None:
+        self._pong = pong
+
+    def take(self, max_messages: int = 1 << 30, max_bytes: int = 1 << 60) -> list[Data]:
+        end, taken = 0, 0
+        while end < len(self._queue) and end < max_messages:
+            n = _size(self._queue[end])
+            if end > 0 and taken + n > max_bytes:
+                break
+            taken += n
+            end += 1
+        messages, self._queue = self._queue[:end], self._queue[end:]
+        self.takes.append(len(messages))
         return messages
+
+    def send_ping(self, data: Data) -> int:
+        self.pings.append(data)
+        self._ping_at = asyncio.get_running_loop().time()
+        return self._send(data, len(data))
+
+    def abandon(self, reason: str) -> None:
+        self.abandoned.append(reason)
+        self._finish(1006, reason, False)
 
     def want_wake(self) -> None:
         self.want_wake_calls += 1
@@ -228,14 +294,43 @@ class FakeTransport:
         if self._state is not State.CONNECTING:
             return  # closed or failed meanwhile: no open event
         self._state = State.OPEN
+        self._was_opened = True
         self._protocol = protocol
         self._extensions = extensions
         self._waiting = False
         self._fire()
 
     def _message(self, message: Data) -> None:
-        if self._state is not State.OPEN:
+        if self._state is not State.OPEN or self._close_info is not None:
             return
+        self._received += 1
+        pong = self._pong
+        if pong is not None and (pong(message) if callable(pong) else message == pong):
+            self._pongs += 1
+            self._latency = asyncio.get_running_loop().time() - self._ping_at
+            return
+        max_size, max_messages, max_bytes, drop = self._limits
+        n = _size(message)
+        wire = len(message.encode("utf-8", "surrogatepass")) if isinstance(message, str) else n
+        if max_size is not None and wire > max_size:
+            self._fault = PayloadTooBig(wire, max_size)
+            self.close_calls.append((4009, "message too big"))
+            self._finish(1009, "message too big", False, fire=True)
+            return
+        held = sum(map(_size, self._queue))
+        count_over = max_messages is not None and len(self._queue) + 1 > max_messages
+        if count_over or (max_bytes is not None and held + n > max_bytes):
+            if not drop:
+                self._fault = QueueOverflow((len(self._queue), held), (max_messages, max_bytes))
+                self.close_calls.append((4008, "reader too slow"))
+                self._finish(1008, "reader too slow", False, fire=True)
+                return
+            while self._queue and (
+                (max_messages is not None and len(self._queue) + 1 > max_messages)
+                or (max_bytes is not None and held + n > max_bytes)
+            ):
+                held -= _size(self._queue.pop(0))
+                self._dropped += 1
         self._queue.append(message)
         if self._waiting:
             self._waiting = False
@@ -249,6 +344,20 @@ class FakeTransport:
         if self._state is State.CLOSED:
             return  # one close event per socket
         self._state = State.CLOSED
+        self._finish(code, reason, was_clean, fire=True)
+
+    def _finish(self, code: int, reason: str, was_clean: bool, fire: bool = False) -> None:
+        """The close as reported: once (the browser's later close event is dropped)."""
+        if self._close_info is not None:
+            return
         self._close_info = (code, reason, was_clean)
         self._waiting = False
-        self._fire()
+        if fire:
+            self._fire()
+
+
+def _size(message: Data) -> int:
+    """What a message counts for in the bounds: bytes, or UTF-16 units for text (as browser.js)."""
+    if isinstance(message, str):
+        return len(message.encode("utf-16-le", "surrogatepass")) // 2
+    return len(message)

@@ -298,7 +298,7 @@ def sleeps(monkeypatch):
         return result
 
     monkeypatch.setattr(asyncio, "sleep", fake_sleep)
-    fixed = functools.partial(backoff, initial=1.0, factor=2.0, maximum=3.0, jitter=lambda: 0.5)
+    fixed = functools.partial(backoff, min_delay=1.0, factor=2.0, max_delay=3.0, jitter=lambda: 0.5)
     monkeypatch.setattr(client_module, "backoff", fixed)
     return recorded
 

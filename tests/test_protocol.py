@@ -215,14 +215,14 @@ def test_ok_close_codes():
 
 def test_backoff_grows_by_factor_up_to_maximum():
     """With neutral jitter, delays grow by `factor` from `initial` and stay at `maximum`."""
-    delays = backoff(initial=1.0, factor=2.0, maximum=10.0, jitter=lambda: 0.5)
+    delays = backoff(min_delay=1.0, factor=2.0, max_delay=10.0, jitter=lambda: 0.5)
     assert list(itertools.islice(delays, 7)) == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
 
 
 def test_backoff_scales_each_delay_by_jitter():
     """Each delay is the base delay times (0.5 + jitter()), still capped at `maximum`."""
     jitters = iter([0.0, 0.25, 0.5, 0.75, 0.99, 0.0])
-    delays = backoff(initial=1.0, factor=2.0, maximum=10.0, jitter=lambda: next(jitters))
+    delays = backoff(min_delay=1.0, factor=2.0, max_delay=10.0, jitter=lambda: next(jitters))
     got = list(itertools.islice(delays, 6))
     assert got == pytest.approx([0.5, 1.5, 4.0, 10.0, 10.0, 5.0])
 

@@ -23,22 +23,36 @@ from .exceptions import (
     ConnectionFailed,
     InvalidCloseCode,
     InvalidURI,
+    PayloadTooBig,
+    QueueOverflow,
+    ReconnectFailed,
+    SendQueueFull,
     WebSocketError,
 )
-from .protocol import State, backoff, should_retry
+from .protocol import RETRY_CLOSE_CODES, Heartbeat, State, backoff, should_retry
+from .reconnect import Lifecycle, ReconnectingStream, StateEvent
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "RETRY_CLOSE_CODES",
     "ConcurrencyError",
     "ConnectionClosed",
     "ConnectionClosedError",
     "ConnectionClosedOK",
     "ConnectionFailed",
     "Data",
+    "Heartbeat",
     "InvalidCloseCode",
     "InvalidURI",
+    "Lifecycle",
+    "PayloadTooBig",
+    "QueueOverflow",
+    "ReconnectFailed",
+    "ReconnectingStream",
+    "SendQueueFull",
     "State",
+    "StateEvent",
     "Transport",
     "WebSocketError",
     "WebSocketStream",

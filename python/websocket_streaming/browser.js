@@ -19,16 +19,51 @@
       waiting: false,
       opened: false, // the open event fired (a close may follow before Python looks)
       closeInfo: undefined,
+      fault: null, // ["too-big", size, maxSize] or ["overflow", count, bytes] when we closed it
+      // Bounds on what is held for the reader (set by Python: setLimits).
+      maxSize: Infinity,
+      maxCount: Infinity,
+      maxBytes: Infinity,
+      drop: false, // on overflow: drop the oldest (true) or close (false)
+      bytes: 0, // unread bytes held in queue[head:] (text: one per UTF-16 unit)
+      dropped: 0,
+      received: 0, // every message, heartbeat replies included
+      pongs: 0,
+      isPong: null, // the heartbeat reply matcher, or null
+      pingAt: 0,
+      latency: -1, // ms from the last ping to its reply; -1 until measured
       get size() {
         return this.queue.length - this.head;
       },
+      setLimits(maxSize, maxCount, maxBytes, drop) {
+        this.maxSize = maxSize ?? Infinity;
+        this.maxCount = maxCount ?? Infinity;
+        this.maxBytes = maxBytes ?? Infinity;
+        this.drop = drop;
+      },
+      // The oldest messages, at least one, then as many as fit in maxCount and maxBytes:
       // [messages] or, when it holds small binary messages, [messages, packed, sizes]:
       // those are copied into `packed` (sizes[i] >= 0, messages[i] undefined) so that
       // Python copies them in one call rather than one call each.
-      take() {
-        const q = this.head === 0 ? this.queue : this.queue.slice(this.head);
-        this.queue = [];
+      take(maxCount, maxBytes) {
+        let end = this.head;
+        let taken = 0;
+        while (end < this.queue.length && end - this.head < maxCount) {
+          const n = sizeOf(this.queue[end]);
+          if (end > this.head && taken + n > maxBytes) break;
+          taken += n;
+          end++;
+        }
+        let q;
+        if (this.head === 0 && end === this.queue.length) {
+          q = this.queue;
+          this.queue = [];
+        } else {
+          q = this.queue.slice(this.head, end);
+          this.queue = this.queue.slice(end);
+        }
         this.head = 0;
+        this.bytes -= taken;
         let small = 0;
         let total = 0;
         for (const m of q) {
@@ -55,6 +90,7 @@
       shift() {
         const m = this.queue[this.head];
         this.queue[this.head++] = undefined;
+        this.bytes -= sizeOf(m);
         if (this.head === this.queue.length) {
           this.queue = [];
           this.head = 0;
@@ -80,6 +116,14 @@
         }
         return ws.bufferedAmount;
       },
+      ping(data) {
+        this.pingAt = performance.now();
+        return this.send(data);
+      },
+      // Stop waiting for the browser: the connection is reported closed now.
+      abandon(code, reason) {
+        finish([code, reason, false], false);
+      },
       // Small binary: Python copies the message into `scratch`, the browser copies it out.
       scratch: new Uint8Array(packMax),
       sendScratch(n) {
@@ -95,7 +139,35 @@
       wake();
     };
     ws.onmessage = (e) => {
-      s.queue.push(e.data);
+      const data = e.data;
+      s.received++;
+      if (s.isPong !== null && s.isPong(data)) {
+        s.pongs++;
+        s.latency = performance.now() - s.pingAt;
+        return;
+      }
+      const n = sizeOf(data);
+      const tooBig = typeof data === "string" ? n * 3 > s.maxSize : n > s.maxSize;
+      if (tooBig && utf8Size(data) > s.maxSize) {
+        s.fault = ["too-big", utf8Size(data), s.maxSize];
+        ws.close(4009, "message too big");
+        finish([1009, "message too big", false], true);
+        return;
+      }
+      if (s.size + 1 > s.maxCount || s.bytes + n > s.maxBytes) {
+        if (!s.drop) {
+          s.fault = ["overflow", s.size, s.bytes];
+          ws.close(4008, "reader too slow");
+          finish([1008, "reader too slow", false], true);
+          return;
+        }
+        while (s.size > 0 && (s.size + 1 > s.maxCount || s.bytes + n > s.maxBytes)) {
+          s.shift();
+          s.dropped++;
+        }
+      }
+      s.queue.push(data);
+      s.bytes += n;
       if (s.notify) {
         const notify = s.notify;
         s.notify = null;
@@ -106,22 +178,51 @@
         wake();
       }
     };
-    ws.onclose = (e) => {
-      s.closeInfo = [e.code, e.reason, e.wasClean];
+    ws.onclose = (e) => finish([e.code, e.reason, e.wasClean], true);
+    // The close, as the browser reported it or as we decided it: later events are
+    // dropped, the facade's waiter and (from an event, not from a Python call) Python
+    // are woken, and the Python callback's proxy is destroyed.
+    function finish(info, fromEvent) {
+      if (s.closeInfo !== undefined) return;
+      s.closeInfo = info;
       ws.onopen = ws.onmessage = ws.onclose = null;
       s.waiting = false;
+      if (s.isPong !== null && s.isPong.destroy) s.isPong.destroy();
+      s.isPong = null;
       if (s.notify) {
         const notify = s.notify;
         s.notify = null;
         notify();
       }
       try {
-        wake();
+        if (fromEvent) wake();
       } finally {
         wake.destroy();
       }
-    };
+    }
     return s;
+  }
+
+  // What a message counts for in the bounds: bytes for binary, UTF-16 units for text.
+  function sizeOf(m) {
+    return typeof m === "string" ? m.length : m.byteLength;
+  }
+
+  // A message's exact size on the wire (text: UTF-8), only computed near a limit.
+  function utf8Size(m) {
+    if (typeof m !== "string") return m.byteLength;
+    return new TextEncoder().encode(m).length;
+  }
+
+  // A heartbeat reply matcher for a fixed reply: a string, or bytes (a Uint8Array).
+  function pongEquals(pong) {
+    if (typeof pong === "string") return (data) => data === pong;
+    return (data) => {
+      if (typeof data === "string" || data.byteLength !== pong.length) return false;
+      const bytes = new Uint8Array(data);
+      for (let i = 0; i < bytes.length; i++) if (bytes[i] !== pong[i]) return false;
+      return true;
+    };
   }
 
   // A plain Error for the JS facade: the bridge returns these rather than raising,
@@ -136,5 +237,35 @@
     return e;
   }
 
-  return { open, makeError, fromEntries: (entries) => Object.fromEntries(entries) };
+  // The page's (or worker's) network and visibility events, for a reconnecting stream:
+  // callback("online" | "offline" | "visible"). Returns the function that stops it
+  // (and destroys the callback's proxy).
+  function watchLifecycle(callback) {
+    const online = () => callback("online");
+    const offline = () => callback("offline");
+    const doc = globalThis.document;
+    const visible = () => {
+      if (doc.visibilityState === "visible") callback("visible");
+    };
+    globalThis.addEventListener("online", online);
+    globalThis.addEventListener("offline", offline);
+    doc?.addEventListener("visibilitychange", visible);
+    return () => {
+      globalThis.removeEventListener("online", online);
+      globalThis.removeEventListener("offline", offline);
+      doc?.removeEventListener("visibilitychange", visible);
+      callback.destroy();
+    };
+  }
+
+  const isOnline = () => globalThis.navigator?.onLine ?? true;
+
+  return {
+    open,
+    makeError,
+    pongEquals,
+    watchLifecycle,
+    isOnline,
+    fromEntries: (entries) => Object.fromEntries(entries),
+  };
 });

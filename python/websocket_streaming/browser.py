@@ -21,10 +21,16 @@ from pyodide.code import run_js
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from .connection import Data
-from .exceptions import InvalidURI, WebSocketError
+from .exceptions import (
+    ConnectionClosed,
+    InvalidURI,
+    PayloadTooBig,
+    QueueOverflow,
+    WebSocketError,
+)
 from .protocol import State
 
-__all__ = ["PACK_MAX", "BrowserTransport", "js_helpers"]
+__all__ = ["PACK_MAX", "BrowserTransport", "PageLifecycle", "js_helpers", "page_lifecycle"]
 
 #: Binary messages up to this size are received packed into one buffer per batch, and sent
 #: by copying them into a scratch array of the socket's (through a cached view of the right
@@ -77,6 +83,7 @@ class BrowserTransport:
         self._js_scratch: Any = self._js.scratch
         self._scratch_views: dict[int, Any] = {}  # length -> a view of the scratch array
         self._close_info: tuple[int, str, bool] | None = None
+        self._limits: tuple[int | None, int | None] = (None, None)
 
     def _wake(self) -> None:
         self.on_event()
@@ -107,21 +114,74 @@ class BrowserTransport:
         return self._close_info
 
     @property
+    def opened(self) -> bool:
+        return bool(self._js.opened)
+
+    @property
+    def fault(self) -> ConnectionClosed | None:
+        fault = self._js.fault
+        if fault is None:
+            return None
+        kind, a, b = fault  # ("too-big", size, max_size) or ("overflow", messages, bytes)
+        if kind == "too-big":
+            return PayloadTooBig(int(a), int(b))
+        return QueueOverflow((int(a), int(b)), self._limits)
+
+    @property
     def pending(self) -> int:
         return int(self._js.size)
+
+    @property
+    def dropped(self) -> int:
+        return int(self._js.dropped)
+
+    @property
+    def received(self) -> int:
+        return int(self._js.received)
+
+    @property
+    def pongs(self) -> int:
+        return int(self._js.pongs)
+
+    @property
+    def latency(self) -> float | None:
+        ms = float(self._js.latency)
+        return None if ms < 0 else ms / 1000
+
+    def set_limits(
+        self, max_size: int | None, max_messages: int | None, max_bytes: int | None, drop: bool
+    ) -> None:
+        self._limits = (max_messages, max_bytes)
+        self._js.setLimits(max_size, max_messages, max_bytes, drop)
+
+    def set_pong(self, pong: Data | Callable[[Data], bool] | None) -> None:
+        if pong is None:
+            self._js.isPong = None
+        elif isinstance(pong, str):
+            self._js.isPong = js_helpers().pongEquals(pong)
+        elif isinstance(pong, bytes):
+            self._js.isPong = js_helpers().pongEquals(to_js(pong))
+        else:
+            predicate = pong  # called once per message, so it costs an FFI crossing each
+
+            def is_pong(data: Any) -> bool:
+                return bool(predicate(data if type(data) is str else data.to_bytes()))
+
+            self._js.isPong = create_proxy(is_pong)  # destroyed by browser.js on close
 
     @property
     def js_state(self) -> Any:
         """The JS object holding the socket and its message queue (for the JS facade)."""
         return self._js
 
-    def take(self) -> list[Data]:
-        """Move every waiting message to Python: text decoded once, binary over
+    def take(self, max_messages: int, max_bytes: int) -> list[Data]:
+        """Move the oldest waiting messages (a batch within ``max_messages`` and
+        ``max_bytes``, at least one) to Python: text decoded once, binary over
         PACK_MAX copied once (ArrayBuffer to ``bytes``). Small binary messages are
         copied three times, a few KiB each: packed into one buffer in JS, moved into
         Python in one piece, sliced into ``bytes``; three copies of a small message
         cost less than one FFI crossing per message."""
-        messages, packed, sizes = self._js_take()
+        messages, packed, sizes = self._js_take(max_messages, max_bytes)
         if packed is None:
             return [m if type(m) is str else m.to_bytes() for m in messages]
         data = packed.to_bytes()
@@ -158,6 +218,15 @@ class BrowserTransport:
         except JsException as exc:
             raise WebSocketError(f"the browser could not send: {exc}") from None
 
+    def send_ping(self, data: Data) -> int:
+        try:
+            return int(self._js.ping(data if isinstance(data, str) else to_js(data)))
+        except JsException as exc:
+            raise WebSocketError(f"the browser could not send: {exc}") from None
+
+    def abandon(self, reason: str) -> None:
+        self._js.abandon(1006, reason)
+
     def close(self, code: int | None = None, reason: str = "") -> None:
         try:
             if code is None:
@@ -166,3 +235,29 @@ class BrowserTransport:
                 self._ws.close(code, reason)
         except JsException as exc:
             raise WebSocketError(f"the browser could not close: {exc}") from None
+
+
+class PageLifecycle:
+    """The page's or worker's ``online``/``offline`` events and, in a page, its
+    ``visibilitychange`` to visible: a :class:`~websocket_streaming.reconnect.Lifecycle`."""
+
+    @property
+    def online(self) -> bool:
+        return bool(js_helpers().isOnline())
+
+    def subscribe(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        stop = js_helpers().watchLifecycle(create_proxy(callback))
+
+        def unsubscribe() -> None:
+            stop()
+            stop.destroy()
+
+        return unsubscribe
+
+
+_lifecycle = PageLifecycle()
+
+
+def page_lifecycle() -> PageLifecycle:
+    """The lifecycle of the page (or worker) this Pyodide runs in."""
+    return _lifecycle

@@ -1,101 +1,240 @@
-"""connect(): open a WebSocketStream, as an awaitable, a context manager, or a reconnecting loop."""
+"""connect(): open a stream, as an awaitable, a context manager, or a reconnecting loop."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Generator, Sequence
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
 from typing import Any
 
-from .connection import Transport, WebSocketStream
+from .connection import DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_SIZE, Transport, WebSocketStream
 from .exceptions import WebSocketError
-from .protocol import backoff, check_uri, should_retry
+from .protocol import (
+    Heartbeat,
+    backoff,
+    check_backoff,
+    check_count,
+    check_seconds,
+    check_uri,
+    should_retry,
+)
+from .reconnect import Lifecycle, ReconnectingStream
 
 __all__ = ["TransportFactory", "connect"]
 
 #: Opens the real socket: ``factory(url, subprotocols) -> Transport``.
 TransportFactory = Callable[[str, Sequence[str]], Transport]
 
+#: A URL, or a function (sync or async) returning one, called before each attempt.
+URL = str | Callable[[], str | Awaitable[str]]
+
 
 class connect:  # noqa: N801 - a class that reads as a function, like websockets.connect
     """Open a WebSocket connection from Pyodide.
 
-    Three ways to use it::
+    Four ways to use it::
 
-        ws = await connect(url)                 # then: await ws.close()
-        async with connect(url) as ws: ...      # closed on exit
-        async for ws in connect(url): ...       # reconnects, see __aiter__
+        ws = await connect(url)                     # then: await ws.close()
+        async with connect(url) as ws: ...          # closed on exit
+        async for ws in connect(url): ...           # a fresh connection per iteration
+        async with connect(url, reconnect=True) as ws:   # one stream across drops
+            await ws.send("hi")                     # queued while disconnected
+            async for message in ws: ...
 
     Arguments:
-        uri: a ``ws://`` or ``wss://`` URL.
+        uri: a ``ws://`` or ``wss://`` URL, or a function (sync or async)
+            returning one, called before each attempt (for a fresh token).
         subprotocols: subprotocols to offer; ``ws.subprotocol`` is the one chosen.
         open_timeout: seconds to wait for the handshake; None waits forever.
+        close_timeout: seconds ``close()`` waits for the peer to answer the
+            close frame before it stops waiting (default 5); None waits for the
+            browser (up to 60 s in Chromium).
         write_limit: bytes waiting in the browser's send buffer above which
             ``send()`` waits for it to drain.
-        process_exception: for ``async for``: given the exception that ended
-            an attempt, return True to retry (default: :func:`should_retry`).
+        max_size: the largest message handed to the reader, in bytes (default
+            16 MiB; None: no limit). A larger one closes the connection and
+            ``recv()`` raises PayloadTooBig after the messages before it.
+        max_queue: unread messages held for the reader (default None: no bound
+            by count); max_queue_bytes: unread bytes (default 64 MiB; text counts
+            one byte per UTF-16 unit). A browser cannot stop reading, so going
+            over either is handled by ``on_overflow``:
+        on_overflow: "close" (default): close the connection; ``recv()`` raises
+            QueueOverflow after the messages that fit. "drop-oldest": drop the
+            oldest unread messages (``ws.dropped`` counts them), for feeds where
+            the latest value wins.
+        heartbeat: a :class:`Heartbeat` (an application-level ping the server
+            answers), or None. A peer that does not answer in time is dropped.
+        idle_timeout: seconds without any message after which the peer is
+            declared dead and the connection dropped; None (default): never.
+        process_exception: the retry policy: given the exception that ended a
+            connection or attempt, return True to retry (default:
+            :func:`should_retry`: failed handshakes, timeouts, closes with 1001,
+            1006, 1011-1014).
+        reconnect: return a :class:`ReconnectingStream` that reconnects by
+            itself (the next options apply to it, and to ``async for``'s delays).
+        min_delay, max_delay, factor: the backoff between attempts (seconds):
+            grows from ``min_delay`` by ``factor`` up to ``max_delay``, each delay
+            scaled by a fresh random factor in [0.5, 1.5).
+        max_retries: failed attempts in a row after which to give up (None:
+            never); the stream then raises ReconnectFailed.
+        on_connect: ``async def hook(ws)`` awaited on every (re)connection before
+            the send queue is flushed (re-authenticate, re-subscribe); ``ws`` is
+            the new WebSocketStream, whose ``send()`` goes out at once.
+        send_queue, send_queue_bytes: the bound on messages queued while
+            disconnected (default 1000 messages, 1 MiB); ``send_queue=0`` makes
+            ``send()`` while disconnected raise ConnectionClosed at once.
+        lifecycle: the page's online/offline/visibility events (default: the
+            browser's); tests pass a fake.
         transport_factory: what opens the socket; the default drives the
             browser's ``WebSocket``. Tests pass a fake.
 
     Raises (when awaited or entered):
         InvalidURI: ``uri`` is not a valid ``ws://`` or ``wss://`` URL.
+        TypeError / ValueError: an option of the wrong type or out of range
+            (raised by the constructor).
         WebSocketError: not running in Pyodide and no ``transport_factory`` given.
         ConnectionFailed: the handshake failed (refused, unreachable, rejected).
         TimeoutError: the handshake took longer than ``open_timeout``.
+        ReconnectFailed: with ``reconnect=True``, ``max_retries`` attempts failed
+            before the first connection opened.
     """
 
     def __init__(
         self,
-        uri: str,
+        uri: URL,
         *,
         subprotocols: Sequence[str] | None = None,
         open_timeout: float | None = 10.0,
+        close_timeout: float | None = 5.0,
         write_limit: int = 8 << 20,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+        max_queue: int | None = None,
+        max_queue_bytes: int | None = DEFAULT_MAX_QUEUE_BYTES,
+        on_overflow: str = "close",
+        heartbeat: Heartbeat | None = None,
+        idle_timeout: float | None = None,
         process_exception: Callable[[BaseException], bool] = should_retry,
+        reconnect: bool = False,
+        min_delay: float = 0.5,
+        max_delay: float = 30.0,
+        factor: float = 1.618,
+        max_retries: int | None = None,
+        on_connect: Callable[[WebSocketStream], Awaitable[None]] | None = None,
+        send_queue: int = 1000,
+        send_queue_bytes: int = 1 << 20,
+        lifecycle: Lifecycle | None = None,
         transport_factory: TransportFactory | None = None,
     ) -> None:
+        if not callable(uri):
+            check_uri(uri)
+        check_seconds("open_timeout", open_timeout)
+        check_backoff(min_delay, max_delay, factor)
+        check_count("max_retries", max_retries)
+        check_count("send_queue", send_queue, allow_none=False)
+        check_count("send_queue_bytes", send_queue_bytes, allow_none=False)
         self.uri = uri
         self.subprotocols = list(subprotocols or ())
         self.open_timeout = open_timeout
-        self.write_limit = write_limit
+        self.options: dict[str, Any] = dict(
+            write_limit=write_limit,
+            close_timeout=close_timeout,
+            max_size=max_size,
+            max_queue=max_queue,
+            max_queue_bytes=max_queue_bytes,
+            on_overflow=on_overflow,
+            heartbeat=heartbeat,
+            idle_timeout=idle_timeout,
+        )
         self.process_exception = process_exception
+        self.reconnect = reconnect
+        self.backoff = (min_delay, max_delay, factor)
+        self.reconnect_options: dict[str, Any] = dict(
+            min_delay=min_delay,
+            max_delay=max_delay,
+            factor=factor,
+            max_retries=max_retries,
+            should_retry=process_exception,
+            on_connect=on_connect,
+            send_queue=send_queue,
+            send_queue_bytes=send_queue_bytes,
+        )
+        self.lifecycle = lifecycle
         self.transport_factory = transport_factory
-        self._ws: WebSocketStream | None = None
+        self._ws: WebSocketStream | ReconnectingStream | None = None
+
+    async def _url(self) -> str:
+        if not callable(self.uri):
+            return self.uri
+        uri = self.uri()
+        if inspect.isawaitable(uri):
+            uri = await uri
+        return check_uri(uri)
+
+    def _factory(self) -> TransportFactory:
+        if self.transport_factory is not None:
+            return self.transport_factory
+        try:
+            from .browser import BrowserTransport  # lazy-import: needs Pyodide; CPython imports us
+        except ImportError:
+            raise WebSocketError(
+                "no browser here: websocket_streaming opens connections only inside "
+                "Pyodide (or pass transport_factory=)"
+            ) from None
+        return BrowserTransport
+
+    def _lifecycle(self) -> Lifecycle | None:
+        if self.lifecycle is not None or self.transport_factory is not None:
+            return self.lifecycle
+        from .browser import page_lifecycle  # lazy-import: needs Pyodide; CPython imports us
+
+        return page_lifecycle()
 
     async def _open(self) -> WebSocketStream:
-        check_uri(self.uri)
-        factory = self.transport_factory
-        if factory is None:
-            try:
-                # lazy-import: browser.py needs Pyodide; importing it here keeps the
-                # package importable (and the core testable) on plain CPython.
-                from .browser import BrowserTransport
-            except ImportError:
-                raise WebSocketError(
-                    "no browser here: websocket_streaming opens connections only inside "
-                    "Pyodide (or pass transport_factory=)"
-                ) from None
-            factory = BrowserTransport
-        transport = factory(self.uri, self.subprotocols)
-        ws = WebSocketStream(self.uri, transport, write_limit=self.write_limit)
+        """Open one connection, with ``open_timeout``."""
+        url = await self._url()
+        transport = self._factory()(url, self.subprotocols)
+        try:
+            ws = WebSocketStream(url, transport, **self.options)
+        except BaseException:
+            transport.close()
+            raise
         try:
             async with asyncio.timeout(self.open_timeout):
                 await ws._wait_open()
         except TimeoutError:
             ws.abort()
             raise TimeoutError(
-                f"timed out after {self.open_timeout} s connecting to {self.uri}"
+                f"timed out after {self.open_timeout} s connecting to {url}"
             ) from None
         except BaseException:
             ws.abort()  # canceled, or failed: never leave a half-open socket behind
             raise
         return ws
 
-    def __await__(self) -> Generator[Any, None, WebSocketStream]:
-        return self._open().__await__()
+    async def _open_reconnecting(self) -> ReconnectingStream:
+        """Start a ReconnectingStream and wait for its first connection (or its end)."""
+        stream = ReconnectingStream(
+            self._open, lifecycle=self._lifecycle(), **self.reconnect_options
+        )
+        async for event in stream.events():
+            if event.type == "open":
+                break
+            if event.type == "close":
+                assert event.error is not None
+                raise event.error
+        return stream
 
-    async def __aenter__(self) -> WebSocketStream:
-        self._ws = await self._open()
+    async def _start(self) -> WebSocketStream | ReconnectingStream:
+        if self.reconnect:
+            return await self._open_reconnecting()
+        return await self._open()
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._start().__await__()
+
+    async def __aenter__(self) -> Any:
+        self._ws = await self._start()
         return self._ws
 
     async def __aexit__(
@@ -114,8 +253,10 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         Each iteration's connection is closed when the loop body finishes, and
         a new one is opened for the next iteration. Failed attempts for which
         ``process_exception`` returns True are retried after a growing delay
-        (:func:`backoff`); the delay resets after a successful connection. Any
-        other exception propagates. Typical use::
+        (:func:`backoff` with ``min_delay``, ``max_delay``, ``factor``); the
+        delay resets after a successful connection. Any other exception
+        propagates, and so does the last one after ``max_retries`` failures in a
+        row. Typical use::
 
             async for ws in connect(url):
                 try:
@@ -126,19 +267,31 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
 
         Raises:
             InvalidURI: ``uri`` is not a valid ``ws://`` or ``wss://`` URL.
+            TypeError: ``reconnect=True`` (use ``async with`` instead).
             Exception: the first failure ``process_exception`` declines to
                 retry; by default anything but ConnectionFailed, TimeoutError
-                and ConnectionClosedError.
+                and retryable closes.
         """
+        if self.reconnect:
+            raise TypeError("async for ws in connect(...) reconnects already: drop reconnect=True")
         delays = None
+        failures = 0
+        max_retries = self.reconnect_options["max_retries"]
         while True:
             try:
-                async with self as ws:
-                    delays = None
+                ws = await self._open()
+                self._ws = ws
+                delays, failures = None, 0
+                async with ws:
                     yield ws
+                self._ws = None
             except Exception as exc:
+                self._ws = None
                 if not self.process_exception(exc):
                     raise
+                failures += 1
+                if max_retries is not None and failures > max_retries:
+                    raise
                 if delays is None:
-                    delays = backoff()
+                    delays = backoff(*self.backoff)
                 await asyncio.sleep(next(delays))

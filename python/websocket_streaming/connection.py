@@ -13,10 +13,33 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from types import TracebackType
 from typing import Protocol
 
-from .exceptions import ConcurrencyError, ConnectionClosedOK, ConnectionFailed, describe_close
-from .protocol import State, check_close, closed_exception
+from .exceptions import (
+    ConcurrencyError,
+    ConnectionClosed,
+    ConnectionClosedOK,
+    ConnectionFailed,
+    describe_close,
+)
+from .protocol import (
+    OVERFLOW_POLICIES,
+    Heartbeat,
+    State,
+    check_close,
+    check_count,
+    check_seconds,
+    closed_exception,
+)
 
-__all__ = ["Data", "Transport", "WebSocketStream"]
+__all__ = ["DEFAULT_MAX_QUEUE_BYTES", "DEFAULT_MAX_SIZE", "Data", "Transport", "WebSocketStream"]
+
+#: ``max_size``: the largest message handed to the reader, in bytes.
+DEFAULT_MAX_SIZE = 16 << 20
+#: ``max_queue_bytes``: unread data held for the reader, in bytes.
+DEFAULT_MAX_QUEUE_BYTES = 64 << 20
+#: ``recv()`` moves the backlog into Python in batches of at most this many messages
+#: and bytes, so a large backlog is never held twice (once in JS, once in Python).
+TAKE_MESSAGES = 4096
+TAKE_BYTES = 1 << 20
 
 #: A received message: ``str`` for a text frame, ``bytes`` for a binary frame.
 Data = str | bytes
@@ -58,12 +81,58 @@ class Transport(Protocol):
         ...
 
     @property
+    def opened(self) -> bool:
+        """Whether the open event fired (the socket may have closed since)."""
+        ...
+
+    @property
+    def fault(self) -> ConnectionClosed | None:
+        """The exception to report when the transport closed the connection itself:
+        a message over ``max_size`` (PayloadTooBig) or unread data over ``max_queue``
+        with the "close" policy (QueueOverflow); else None."""
+        ...
+
+    @property
     def pending(self) -> int:
         """How many received messages wait to be taken."""
         ...
 
-    def take(self) -> Iterable[Data]:
-        """Remove and return every message received so far, oldest first."""
+    @property
+    def dropped(self) -> int:
+        """How many unread messages the "drop-oldest" policy has dropped."""
+        ...
+
+    @property
+    def received(self) -> int:
+        """How many messages arrived so far, heartbeat replies included."""
+        ...
+
+    @property
+    def pongs(self) -> int:
+        """How many heartbeat replies arrived so far."""
+        ...
+
+    @property
+    def latency(self) -> float | None:
+        """Seconds from the last ``send_ping()`` to the reply that followed it."""
+        ...
+
+    def set_limits(
+        self, max_size: int | None, max_messages: int | None, max_bytes: int | None, drop: bool
+    ) -> None:
+        """Bound what is held for the reader: a message over ``max_size`` bytes closes
+        the connection (``fault`` PayloadTooBig); a message that would make the unread
+        messages more than ``max_messages`` or ``max_bytes`` drops the oldest ones
+        (``drop``) or closes the connection (``fault`` QueueOverflow). None: no bound."""
+        ...
+
+    def set_pong(self, pong: Data | Callable[[Data], bool] | None) -> None:
+        """Recognise heartbeat replies: counted in ``pongs``, never queued."""
+        ...
+
+    def take(self, max_messages: int, max_bytes: int) -> Iterable[Data]:
+        """Remove and return the oldest messages received, at least one if any is
+        waiting, then as many as fit in ``max_messages`` and ``max_bytes``."""
         ...
 
     def want_wake(self) -> None:
@@ -81,6 +150,11 @@ class Transport(Protocol):
         ``send_text`` does."""
         ...
 
+    def send_ping(self, data: Data) -> int:
+        """Send a heartbeat ping as ``send_text``/``send_binary`` do, noting the time
+        for ``latency``."""
+        ...
+
     def close(self, code: int | None = None, reason: str = "") -> None:
         """Start the closing handshake, or fail the connection if not yet open.
 
@@ -89,26 +163,68 @@ class Transport(Protocol):
         """
         ...
 
+    def abandon(self, reason: str) -> None:
+        """Stop waiting for the browser: report the connection closed now, with 1006
+        and ``reason``, unclean. Drops every later event; does not call ``on_event``.
+        (The browser still closes the TCP connection in its own time.)"""
+        ...
+
 
 class WebSocketStream:
     """An open WebSocket connection, read with ``recv()`` or ``async for``.
 
-    Get one from :func:`websocket_streaming.connect`. Messages received while
-    nobody is reading are kept, in order, until read, also after the
-    connection has closed: ``recv()`` raises ``ConnectionClosed`` only once all
-    of them have been returned.
+    Get one from :func:`websocket_streaming.connect`, which documents the
+    options. Messages received while nobody is reading are kept, in order,
+    until read, also after the connection has closed: ``recv()`` raises
+    ``ConnectionClosed`` only once all of them have been returned. What is
+    kept is bounded by ``max_queue`` / ``max_queue_bytes`` (see ``connect``).
     """
 
-    def __init__(self, url: str, transport: Transport, *, write_limit: int = 8 << 20) -> None:
+    def __init__(
+        self,
+        url: str,
+        transport: Transport,
+        *,
+        write_limit: int = 8 << 20,
+        close_timeout: float | None = 5.0,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+        max_queue: int | None = None,
+        max_queue_bytes: int | None = DEFAULT_MAX_QUEUE_BYTES,
+        on_overflow: str = "close",
+        heartbeat: Heartbeat | None = None,
+        idle_timeout: float | None = None,
+    ) -> None:
+        check_count("write_limit", write_limit, allow_none=False)
+        check_seconds("close_timeout", close_timeout)
+        check_count("max_size", max_size)
+        check_count("max_queue", max_queue)
+        check_count("max_queue_bytes", max_queue_bytes)
+        check_seconds("idle_timeout", idle_timeout)
+        if on_overflow not in OVERFLOW_POLICIES:
+            raise ValueError(f"on_overflow must be one of {OVERFLOW_POLICIES}, not {on_overflow!r}")
+        if heartbeat is not None and not isinstance(heartbeat, Heartbeat):
+            raise TypeError(
+                f"heartbeat must be a Heartbeat or None, not {type(heartbeat).__name__}"
+            )
+        if idle_timeout == 0:
+            raise ValueError("idle_timeout must be > 0 (or None for no idle timeout)")
         self._url = url
         self._transport = transport
         self._write_limit = write_limit
+        self._close_timeout = close_timeout
+        self._heartbeat = heartbeat
+        self._idle_timeout = idle_timeout
         self._messages: deque[Data] = deque()
         self._recv_waiter: asyncio.Future[None] | None = None
         self._recv_busy = False
         self._state_waiters: list[asyncio.Future[None]] = []
         self._close_sent: tuple[int, str] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self._ping_now: asyncio.Event | None = None
         transport.on_event = self._on_event
+        transport.set_limits(max_size, max_queue, max_queue_bytes, on_overflow == "drop-oldest")
+        if heartbeat is not None:
+            transport.set_pong(heartbeat.pong)
 
     # -- properties ---------------------------------------------------------
 
@@ -130,17 +246,27 @@ class WebSocketStream:
     @property
     def state(self) -> State:
         """CONNECTING, OPEN, CLOSING or CLOSED."""
+        if self._transport.close_info is not None:
+            return State.CLOSED  # also when we stopped waiting for the browser (abandon)
         return self._transport.state
 
     @property
     def close_code(self) -> int | None:
-        """The close code the browser reported, or None while not closed."""
+        """The close code, or None while not closed: the browser's, or 1009 / 1008 /
+        1006 when we closed it (message too big / reader too slow / dead peer or close
+        timeout)."""
+        fault = self._transport.fault
+        if fault is not None:
+            return fault.code
         info = self._transport.close_info
         return None if info is None else info[0]
 
     @property
     def close_reason(self) -> str | None:
-        """The close reason the browser reported, or None while not closed."""
+        """The close reason, or None while not closed (as ``close_code``)."""
+        fault = self._transport.fault
+        if fault is not None:
+            return fault.reason
         info = self._transport.close_info
         return None if info is None else info[1]
 
@@ -148,6 +274,16 @@ class WebSocketStream:
     def buffered_amount(self) -> int:
         """Bytes passed to ``send()`` that the browser has not yet put on the wire."""
         return self._transport.buffered_amount
+
+    @property
+    def dropped(self) -> int:
+        """Unread messages dropped so far by ``on_overflow="drop-oldest"``."""
+        return self._transport.dropped
+
+    @property
+    def latency(self) -> float:
+        """Seconds between the last heartbeat ping and its reply; 0 until one is measured."""
+        return self._transport.latency or 0.0
 
     # -- receiving ----------------------------------------------------------
 
@@ -157,24 +293,27 @@ class WebSocketStream:
         A message already received returns at once, without a trip through the
         event loop. Binary data over 4 KiB is copied once, from the browser's
         ArrayBuffer into the ``bytes`` (smaller messages are packed per batch, see
-        ``BrowserTransport.take``); text is decoded once into the ``str``.
+        ``BrowserTransport.take``); text is decoded once into the ``str``. The
+        backlog moves into Python in batches of at most 4096 messages / 1 MiB.
 
         Canceling ``recv()`` is safe: no message is lost.
 
         Raises:
             ConnectionClosedOK: the connection closed cleanly and every message
                 received before the close has been returned.
-            ConnectionClosedError: likewise, after an unclean close.
+            ConnectionClosedError: likewise, after an unclean close; its
+                subclasses PayloadTooBig (a message over ``max_size``) and
+                QueueOverflow (unread data over ``max_queue``) when we closed it.
             ConcurrencyError: another coroutine is already waiting in ``recv()``.
         """
         if self._messages:
             return self._messages.popleft()
-        if not self._recv_busy:  # one call takes the whole backlog, if there is one
-            self._messages.extend(self._transport.take())
+        if not self._recv_busy:  # one call takes a batch of the backlog, if there is one
+            self._messages.extend(self._transport.take(TAKE_MESSAGES, TAKE_BYTES))
             if self._messages:
                 return self._messages.popleft()
         await self.wait_message()
-        self._messages.extend(self._transport.take())
+        self._messages.extend(self._transport.take(TAKE_MESSAGES, TAKE_BYTES))
         return self._messages.popleft()
 
     async def wait_message(self) -> None:
@@ -194,9 +333,8 @@ class WebSocketStream:
         self._recv_busy = True
         try:
             while not (self._messages or self._transport.pending):
-                info = self._transport.close_info
-                if info is not None:
-                    raise closed_exception(*info)
+                if self._transport.close_info is not None:
+                    raise self.closed_exception()
                 waiter = asyncio.get_running_loop().create_future()
                 self._recv_waiter = waiter
                 self._transport.want_wake()
@@ -206,6 +344,15 @@ class WebSocketStream:
                     self._recv_waiter = None
         finally:
             self._recv_busy = False
+
+    def closed_exception(self) -> ConnectionClosed:
+        """The exception that reports how this connection closed (it must be closed)."""
+        fault = self._transport.fault
+        if fault is not None:
+            return fault
+        info = self._transport.close_info
+        assert info is not None, "the connection is not closed"
+        return closed_exception(*info)
 
     async def __aiter__(self) -> AsyncIterator[Data]:
         """Yield messages until the connection closes.
@@ -265,12 +412,11 @@ class WebSocketStream:
             await self._drain()
 
     def _check_writable(self) -> None:
+        if self._transport.close_info is not None:
+            raise self.closed_exception()
         state = self._transport.state
         if state is State.OPEN:
             return
-        info = self._transport.close_info
-        if info is not None:
-            raise closed_exception(*info)
         # CLOSING: a close frame is on its way and the close event has not come.
         if self._close_sent is not None:
             raise closed_exception(*self._close_sent, True)
@@ -290,6 +436,12 @@ class WebSocketStream:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake and wait until the connection is closed.
 
+        Waits at most ``close_timeout`` seconds (default 5) for the peer to
+        answer; then stops waiting and reports the connection closed with 1006
+        (``close_code``), reason "the peer did not answer the close frame
+        within N s". The browser still drops the TCP connection in its own
+        time (60 s in Chromium, about 21 s in Firefox, 5 s in WebKitGTK).
+
         Messages received before the close stay readable with ``recv()``.
         Closing a closed connection does nothing.
 
@@ -298,10 +450,16 @@ class WebSocketStream:
                 is longer than 123 bytes of UTF-8.
         """
         check_close(code, reason)
-        if self._transport.state in (State.CONNECTING, State.OPEN):
+        if self.state in (State.CONNECTING, State.OPEN):
             self._close_sent = (code, reason)
             self._transport.close(code, reason)
-        await self.wait_closed()
+        if self.state is State.CLOSED:
+            return
+        try:
+            async with asyncio.timeout(self._close_timeout):
+                await self.wait_closed()
+        except TimeoutError:
+            self._abandon(f"the peer did not answer the close frame within {self._close_timeout} s")
 
     async def wait_closed(self) -> None:
         """Wait until the connection is closed, by either side. Raises nothing."""
@@ -311,6 +469,13 @@ class WebSocketStream:
         """Drop the connection now without waiting for the closing handshake."""
         if self._transport.state in (State.CONNECTING, State.OPEN):
             self._transport.close()
+
+    def _abandon(self, reason: str) -> None:
+        """Report the connection closed (1006, ``reason``) now and wake every waiter."""
+        if self._transport.close_info is None:
+            self.abort()
+            self._transport.abandon(reason)
+        self._on_event()
 
     async def __aenter__(self) -> WebSocketStream:
         return self
@@ -323,11 +488,63 @@ class WebSocketStream:
     ) -> None:
         await self.close()
 
+    # -- keepalive ------------------------------------------------------------
+
+    def check_alive(self) -> None:
+        """Send a heartbeat ping now, without waiting for the interval (the page was
+        hidden, its timers throttled). Does nothing without a heartbeat."""
+        if self._ping_now is not None:
+            self._ping_now.set()
+
+    async def _run_keepalive(self) -> None:
+        """Declare the peer dead when it does not answer a heartbeat ping in time, or
+        sends nothing for ``idle_timeout`` seconds: the connection is dropped."""
+        heartbeat, idle = self._heartbeat, self._idle_timeout
+        loop = asyncio.get_running_loop()
+        self._ping_now = asyncio.Event()
+        transport = self._transport
+        next_ping = loop.time() + heartbeat.interval if heartbeat else None
+        pinged: tuple[float, int] | None = None  # (deadline, pongs at the ping)
+        seen, seen_at = transport.received, loop.time()
+        while self.state is State.OPEN:
+            now = loop.time()
+            if transport.received != seen:
+                seen, seen_at = transport.received, now
+            if idle is not None and now - seen_at >= idle:
+                self._abandon(f"nothing received for {idle} s (idle_timeout)")
+                return
+            if pinged is not None:
+                if transport.pongs != pinged[1]:
+                    pinged = None
+                elif now >= pinged[0]:
+                    timeout = heartbeat.reply_timeout if heartbeat else 0
+                    self._abandon(f"no reply to the heartbeat ping within {timeout} s")
+                    return
+            if heartbeat is not None and next_ping is not None and pinged is None:
+                if now >= next_ping or self._ping_now.is_set():
+                    self._ping_now.clear()
+                    pinged = (now + heartbeat.reply_timeout, transport.pongs)
+                    transport.send_ping(heartbeat.ping)
+                    next_ping = now + heartbeat.interval
+            deadlines = [d for d in (next_ping, pinged and pinged[0]) if d is not None]
+            if idle is not None:
+                deadlines.append(seen_at + idle)
+            delay = max(0.0, min(deadlines) - now) if deadlines else None
+            try:
+                async with asyncio.timeout(delay):  # woken early by check_alive()
+                    await self._ping_now.wait()
+            except TimeoutError:
+                pass
+
+    def _start_keepalive(self) -> None:
+        if (self._heartbeat or self._idle_timeout) and self._keepalive is None:
+            self._keepalive = asyncio.get_running_loop().create_task(self._run_keepalive())
+
     # -- internals ------------------------------------------------------------
 
     async def _wait_state(self, *states: State) -> None:
-        """Wait until the transport reaches one of ``states`` (woken by its open/close events)."""
-        while self._transport.state not in states:
+        """Wait until the stream reaches one of ``states`` (woken by its open/close events)."""
+        while self.state not in states:
             waiter = asyncio.get_running_loop().create_future()
             self._state_waiters.append(waiter)
             try:
@@ -337,27 +554,27 @@ class WebSocketStream:
                     self._state_waiters.remove(waiter)
 
     async def _wait_open(self) -> None:
-        """Wait for the handshake to finish.
+        """Wait for the handshake to finish, then start the heartbeat, if any.
 
         The open, message and close events may all run before this coroutine
-        resumes: a socket found closed with a close frame (clean, or a code
-        other than 1006) or with messages waiting did open, so it is returned
-        and ``recv()`` reports the messages, then the close.
+        resumes: a socket that did open (the transport saw its open event) is
+        returned even if closed since, and ``recv()`` reports its messages,
+        then the close.
 
         Raises:
             ConnectionFailed: the socket closed before it opened.
         """
         await self._wait_state(State.OPEN, State.CLOSED)
-        if self._transport.state is not State.OPEN:
-            info = self._transport.close_info or (1006, "", False)
-            if info[2] or info[0] != 1006 or self._transport.pending:
-                return  # it opened, then closed before we resumed
-            raise ConnectionFailed(
-                f"could not connect to {self._url}: the browser closed the connection "
-                f"with {describe_close(info[0], info[1])} before it opened "
-                "(the server refused it, is unreachable, or rejected the handshake; "
-                "browsers do not say which)"
-            )
+        if self._transport.opened:
+            self._start_keepalive()
+            return
+        info = self._transport.close_info or (1006, "", False)
+        raise ConnectionFailed(
+            f"could not connect to {self._url}: the browser closed the connection "
+            f"with {describe_close(info[0], info[1])} before it opened "
+            "(the server refused it, is unreachable, or rejected the handshake; "
+            "browsers do not say which)"
+        )
 
     def _on_event(self) -> None:
         """Called by the transport when the socket opened, closed or got a message."""
@@ -369,6 +586,8 @@ class WebSocketStream:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
+        if self._ping_now is not None and self._transport.close_info is not None:
+            self._ping_now.set()  # the keepalive loop ends
 
     def __repr__(self) -> str:
         return f"<WebSocketStream {self._url} {self.state.name}>"

@@ -6,9 +6,13 @@ The tree::
     ├── ConnectionClosed                the connection is closed; has .code, .reason
     │   ├── ConnectionClosedOK          closed cleanly with 1000, 1001 or 1005
     │   └── ConnectionClosedError       any other close (1006 abnormal closure, ...)
+    │       ├── PayloadTooBig           a message was over max_size (closed, 1009)
+    │       ├── QueueOverflow           unread data went over max_queue (closed, 1008)
+    │       └── ReconnectFailed         a reconnecting stream gave up; has .unsent
     ├── ConnectionFailed (OSError)      the opening handshake failed
     ├── InvalidURI (ValueError)         the URL is not a ws:// or wss:// URL
     ├── InvalidCloseCode (ValueError)   close() got a code or reason it may not send
+    ├── SendQueueFull (BufferError)     a reconnecting stream's send queue is full
     └── ConcurrencyError (RuntimeError) two coroutines called recv() at once
 
 Besides these, ``send()`` raises the builtin :class:`TypeError` for a message
@@ -27,6 +31,10 @@ __all__ = [
     "ConnectionFailed",
     "InvalidCloseCode",
     "InvalidURI",
+    "PayloadTooBig",
+    "QueueOverflow",
+    "ReconnectFailed",
+    "SendQueueFull",
     "WebSocketError",
 ]
 
@@ -96,6 +104,75 @@ class ConnectionClosedError(ConnectionClosed):
     """The connection closed with an error code, or without a closing handshake."""
 
 
+class PayloadTooBig(ConnectionClosedError):
+    """A message was larger than ``max_size``: it was not handed to the app.
+
+    The connection is closed; ``recv()`` raises this after every message
+    received before the big one. ``code`` is 1009 (message too big), as the
+    ``websockets`` library reports it; on the wire the page sends 4009, since
+    a browser may only send 1000 or 3000-4999.
+
+    Attributes:
+        size: the size of the message, in bytes (UTF-8 bytes for text).
+        max_size: the limit it broke.
+    """
+
+    def __init__(self, size: int, max_size: int) -> None:
+        self.size = size
+        self.max_size = max_size
+        super().__init__(1009, f"message of {size} bytes is over max_size={max_size}")
+
+    def __reduce__(self) -> tuple[type[PayloadTooBig], tuple[int, int]]:
+        return type(self), (self.size, self.max_size)
+
+
+class QueueOverflow(ConnectionClosedError):
+    """Unread messages went over ``max_queue`` with the "close" overflow policy.
+
+    The connection is closed; ``recv()`` raises this after every message that
+    fit. ``code`` is 1008 (policy violation); on the wire the page sends 4008.
+
+    Attributes:
+        size: unread messages and bytes held when the next one arrived, as
+            ``(messages, bytes)``.
+        limit: the bound, as ``(max_queue, max_queue_bytes)``; None: unbounded.
+    """
+
+    def __init__(self, size: tuple[int, int], limit: tuple[int | None, int | None]) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            1008,
+            f"the reader fell behind: {size[0]} messages / {size[1]} bytes unread; "
+            f"max_queue={limit[0]}, max_queue_bytes={limit[1]}",
+        )
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[QueueOverflow], tuple[tuple[int, int], tuple[int | None, int | None]]]:
+        return type(self), (self.size, self.limit)
+
+
+class ReconnectFailed(ConnectionClosedError):
+    """A reconnecting stream gave up: ``max_retries`` attempts failed in a row.
+
+    ``__cause__`` is the last attempt's exception. ``code`` is 1006.
+
+    Attributes:
+        attempts: how many attempts failed in a row.
+        unsent: the messages still in the send queue, oldest first: none of
+            them was handed to the browser.
+    """
+
+    def __init__(self, attempts: int, unsent: list[str | bytes] | None = None) -> None:
+        self.attempts = attempts
+        self.unsent = list(unsent or ())
+        super().__init__(1006, f"gave up after {attempts} failed attempts to reconnect")
+
+    def __reduce__(self) -> tuple[type[ReconnectFailed], tuple[int, list[str | bytes]]]:
+        return type(self), (self.attempts, self.unsent)
+
+
 class ConnectionFailed(WebSocketError, OSError):
     """The opening handshake failed: refused, unreachable, or rejected by the server.
 
@@ -113,6 +190,14 @@ class InvalidCloseCode(WebSocketError, ValueError):
 
     A page may send code 1000 or 3000-4999, and a reason of at most 123 bytes
     of UTF-8.
+    """
+
+
+class SendQueueFull(WebSocketError, BufferError):
+    """``send()`` on a disconnected reconnecting stream found its send queue full.
+
+    The message was not queued (nothing queued before it was dropped); send
+    again later, or raise ``send_queue`` / ``send_queue_bytes``.
     """
 
 

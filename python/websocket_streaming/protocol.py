@@ -7,8 +7,10 @@ plain CPython.
 from __future__ import annotations
 
 import enum
+import math
 import random
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .exceptions import (
@@ -18,13 +20,21 @@ from .exceptions import (
     ConnectionFailed,
     InvalidCloseCode,
     InvalidURI,
+    PayloadTooBig,
+    QueueOverflow,
 )
 
 __all__ = [
     "OK_CLOSE_CODES",
+    "OVERFLOW_POLICIES",
+    "RETRY_CLOSE_CODES",
+    "Heartbeat",
     "State",
     "backoff",
+    "check_backoff",
     "check_close",
+    "check_count",
+    "check_seconds",
     "check_uri",
     "closed_exception",
     "should_retry",
@@ -35,6 +45,49 @@ OK_CLOSE_CODES = frozenset({1000, 1001, 1005})
 
 #: The longest close reason a page may send, in bytes of UTF-8.
 MAX_REASON_BYTES = 123
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """An application-level ping, since a page cannot send WebSocket ping frames.
+
+    Every ``interval`` seconds the stream sends ``ping``; a message for which
+    ``pong`` matches (equal to it, or ``pong(message)`` true when it is a
+    callable) is the reply: it is not handed to the reader, and it sets the
+    stream's ``latency``. No reply within ``timeout`` seconds (default:
+    ``interval``) declares the peer dead: the connection is dropped and
+    reported as closed with 1006.
+
+    Raises:
+        TypeError: a field has the wrong type.
+        ValueError: ``interval`` is not > 0, or ``timeout`` is negative.
+    """
+
+    interval: float
+    timeout: float | None = None
+    ping: str | bytes = "ping"
+    pong: str | bytes | Callable[[str | bytes], bool] = "pong"
+
+    def __post_init__(self) -> None:
+        check_seconds("heartbeat interval", self.interval, allow_none=False)
+        check_seconds("heartbeat timeout", self.timeout)
+        if self.interval <= 0:
+            raise ValueError(f"heartbeat interval must be > 0, not {self.interval}")
+        if not isinstance(self.ping, (str, bytes)):
+            raise TypeError(f"heartbeat ping must be str or bytes, not {type(self.ping).__name__}")
+        if not (isinstance(self.pong, (str, bytes)) or callable(self.pong)):
+            raise TypeError(
+                f"heartbeat pong must be str, bytes or a callable, not {type(self.pong).__name__}"
+            )
+
+    @property
+    def reply_timeout(self) -> float:
+        """Seconds to wait for the reply to a ping."""
+        return self.interval if self.timeout is None else self.timeout
+
+
+#: What a reconnecting stream and ``max_queue`` may do when unread data overflows.
+OVERFLOW_POLICIES = ("close", "drop-oldest")
 
 
 class State(enum.IntEnum):
@@ -97,27 +150,95 @@ def closed_exception(code: int, reason: str, was_clean: bool) -> ConnectionClose
 
 
 def backoff(
-    initial: float = 0.5,
+    min_delay: float = 0.5,
+    max_delay: float = 30.0,
     factor: float = 1.618,
-    maximum: float = 30.0,
     jitter: Callable[[], float] = random.random,
 ) -> Iterator[float]:
     """Yield the delays, in seconds, to wait before each reconnection attempt.
 
-    Grows geometrically from ``initial`` to ``maximum``; each delay is scaled by
-    a random factor in [0.5, 1.5) (``jitter`` returns a float in [0, 1)) so that
-    many clients do not all come back at the same instant.
+    The n-th base delay is ``min(max_delay, min_delay * factor ** n)``; each
+    delay yielded is that base scaled by a fresh random factor in [0.5, 1.5)
+    (``jitter()`` returns a float in [0, 1)), so that many clients dropped at
+    once do not all come back at the same instant. Computes only: never sleeps.
+
+    Raises:
+        ValueError: a delay is negative or not finite, ``max_delay`` is below
+            ``min_delay``, or ``factor`` is below 1.
     """
-    delay = initial
+    check_backoff(min_delay, max_delay, factor)
+    return _backoff(min_delay, max_delay, factor, jitter)
+
+
+def _backoff(
+    min_delay: float, max_delay: float, factor: float, jitter: Callable[[], float]
+) -> Iterator[float]:
+    delay = min_delay
     while True:
-        yield min(maximum, delay * (0.5 + jitter()))
-        delay = min(maximum, delay * factor)
+        yield min(max_delay, delay * (0.5 + jitter()))
+        delay = min(max_delay, delay * factor)
+
+
+def check_backoff(min_delay: float, max_delay: float, factor: float) -> None:
+    """Check backoff parameters (see :func:`backoff`), raising ValueError naming the bad one."""
+    for name, value in (("min_delay", min_delay), ("max_delay", max_delay), ("factor", factor)):
+        check_seconds(name, value, allow_none=False)
+    if max_delay < min_delay:
+        raise ValueError(f"max_delay ({max_delay}) must not be below min_delay ({min_delay})")
+    if factor < 1:
+        raise ValueError(f"factor must be at least 1, not {factor}")
+
+
+def check_seconds(name: str, value: object, *, allow_none: bool = True) -> None:
+    """Check a duration option: a finite number >= 0 (or None where allowed).
+
+    Raises:
+        TypeError: ``value`` is not a number (bool is refused too).
+        ValueError: ``value`` is negative, NaN or infinite.
+    """
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        kind = "a number of seconds or None" if allow_none else "a number of seconds"
+        raise TypeError(f"{name} must be {kind}, not {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, not {value}")
+
+
+def check_count(name: str, value: object, *, allow_none: bool = True) -> None:
+    """Check a size or count option: an int >= 0 (or None where allowed).
+
+    Raises:
+        TypeError: ``value`` is not an int (bool is refused too).
+        ValueError: ``value`` is negative.
+    """
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        kind = "an int or None" if allow_none else "an int"
+        raise TypeError(f"{name} must be {kind}, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, not {value}")
+
+
+#: Close codes after which a reconnecting stream tries again by default: going away,
+#: abnormal closure (no close frame: a dropped network, a dead peer), and the server's
+#: transient errors (internal error, service restart, try again later, bad gateway).
+RETRY_CLOSE_CODES = frozenset({1001, 1006, 1011, 1012, 1013, 1014})
 
 
 def should_retry(exc: BaseException) -> bool:
-    """Whether a reconnecting ``connect()`` should try again after ``exc``.
+    """The default reconnect policy: whether to try again after ``exc``.
 
-    Yes for a failed handshake, a timeout, or a connection closed by an error;
-    no for anything else (a bad URL, a bug), which propagates.
+    Yes for a failed handshake, an open timeout, and a connection closed with
+    one of :data:`RETRY_CLOSE_CODES` (1001, 1006, 1011-1014). No for
+    everything else: a close with 1000 or 1005 (the server meant it), 1008
+    (policy), 1002/1003/1007/1009/1010 (the same bytes would fail again),
+    3000-4999 (application codes: the app decides, with its own policy), our
+    own PayloadTooBig and QueueOverflow, a bad URL, a bug.
     """
-    return isinstance(exc, (ConnectionFailed, TimeoutError, ConnectionClosedError))
+    if isinstance(exc, (ConnectionFailed, TimeoutError)):
+        return True
+    if isinstance(exc, ConnectionClosed):
+        return exc.code in RETRY_CLOSE_CODES and not isinstance(exc, (PayloadTooBig, QueueOverflow))
+    return False
