@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 
 import pytest
 from fake_transport import FakeTransport, async_test, real_sleep
@@ -176,15 +175,19 @@ async def test_connection_that_opens_and_closes_at_once(code, reason, clean, exc
 
 
 @async_test
-async def test_connection_that_opens_and_drops_at_once_is_a_failure():
-    """Open then 1006 with no message, before Python resumes, looks like a failed handshake."""
+async def test_connection_that_opens_and_drops_at_once_is_returned():
+    """Open then 1006 with no message, before Python resumes: connect() returns, recv() raises 1006."""
     factory = Factory("hang")
     task = asyncio.create_task(_await(connect(URL, transport_factory=factory)))
     await real_sleep(0.01)
     factory.transports[0].open()
     factory.transports[0].fail()
-    with pytest.raises(ConnectionFailed):
-        await task
+    ws = await task
+    assert ws.state is State.CLOSED
+    with pytest.raises(ConnectionClosedError) as info:
+        await ws.recv()
+    assert (info.value.code, info.value.reason) == (1006, "")
+    assert ws.close_code == 1006
 
 
 # -- failures -------------------------------------------------------------------------
@@ -298,7 +301,10 @@ def sleeps(monkeypatch):
         return result
 
     monkeypatch.setattr(asyncio, "sleep", fake_sleep)
-    fixed = functools.partial(backoff, min_delay=1.0, factor=2.0, max_delay=3.0, jitter=lambda: 0.5)
+
+    def fixed(*args):  # connect() passes its own (min_delay, max_delay, factor)
+        return backoff(min_delay=1.0, max_delay=3.0, factor=2.0, jitter=lambda: 0.5)
+
     monkeypatch.setattr(client_module, "backoff", fixed)
     return recorded
 

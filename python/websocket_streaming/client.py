@@ -267,7 +267,10 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
 
         Raises:
             InvalidURI: ``uri`` is not a valid ``ws://`` or ``wss://`` URL.
-            TypeError: ``reconnect=True`` (use ``async with`` instead).
+            TypeError: ``reconnect=True`` (use ``async with`` instead), or an
+                option of the wrong type.
+            ValueError: an option out of range.
+            WebSocketError: not running in Pyodide and no ``transport_factory`` given.
             Exception: the first failure ``process_exception`` declines to
                 retry; by default anything but ConnectionFailed, TimeoutError
                 and retryable closes.

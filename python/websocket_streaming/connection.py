@@ -178,6 +178,11 @@ class WebSocketStream:
     until read, also after the connection has closed: ``recv()`` raises
     ``ConnectionClosed`` only once all of them have been returned. What is
     kept is bounded by ``max_queue`` / ``max_queue_bytes`` (see ``connect``).
+
+    Raises:
+        TypeError: an option has the wrong type (bool is refused for numbers).
+        ValueError: an option is out of range (negative, NaN, infinite, an
+            ``on_overflow`` other than "close" or "drop-oldest", ``idle_timeout=0``).
     """
 
     def __init__(

@@ -163,6 +163,7 @@ def backoff(
     once do not all come back at the same instant. Computes only: never sleeps.
 
     Raises:
+        TypeError: a parameter is not a number (bool is refused too).
         ValueError: a delay is negative or not finite, ``max_delay`` is below
             ``min_delay``, or ``factor`` is below 1.
     """
@@ -180,7 +181,13 @@ def _backoff(
 
 
 def check_backoff(min_delay: float, max_delay: float, factor: float) -> None:
-    """Check backoff parameters (see :func:`backoff`), raising ValueError naming the bad one."""
+    """Check backoff parameters (see :func:`backoff`).
+
+    Raises:
+        TypeError: a parameter is not a number (bool is refused too).
+        ValueError: a parameter is negative or not finite, ``max_delay`` is
+            below ``min_delay``, or ``factor`` is below 1; the message names it.
+    """
     for name, value in (("min_delay", min_delay), ("max_delay", max_delay), ("factor", factor)):
         check_seconds(name, value, allow_none=False)
     if max_delay < min_delay:

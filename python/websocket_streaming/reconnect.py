@@ -27,7 +27,7 @@ from .exceptions import (
     ReconnectFailed,
     SendQueueFull,
 )
-from .protocol import State, backoff, check_close
+from .protocol import State, backoff, check_backoff, check_close
 
 __all__ = ["Lifecycle", "ReconnectingStream", "StateEvent"]
 
@@ -98,6 +98,10 @@ class ReconnectingStream:
     - When the stream gives up (``max_retries``, or the policy says stop), the
       reader gets the final exception after the messages before it, and every
       message still queued is in ``unsent`` (and in ReconnectFailed.unsent).
+
+    Raises:
+        TypeError: a backoff option is not a number.
+        ValueError: a backoff option is out of range (see :func:`backoff`).
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class ReconnectingStream:
         lifecycle: Lifecycle | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
+        check_backoff(min_delay, max_delay, factor)  # else the supervisor would fail later
         self._open_connection = open_connection
         self._backoff = (min_delay, max_delay, factor, jitter)
         self._max_retries = max_retries
@@ -252,6 +257,7 @@ class ReconnectingStream:
 
         Raises:
             ConnectionClosedError: the stream ended with an error (ReconnectFailed...).
+            ConcurrencyError: as for ``recv()``.
         """
         try:
             while True:
