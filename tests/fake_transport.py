@@ -44,7 +44,7 @@ from websocket_streaming.exceptions import (
 )
 from websocket_streaming.protocol import State
 
-__all__ = ["FakeTransport", "async_test", "real_sleep"]
+__all__ = ["FakeTransport", "async_test", "loop_test", "real_sleep", "run_in_loop"]
 
 #: asyncio.sleep as it was at import, for helpers that must still yield to the
 #: loop when a test has patched asyncio.sleep.
@@ -57,20 +57,48 @@ def _ignore() -> None:
     pass
 
 
-def async_test[**P](
-    fn: Callable[P, Coroutine[Any, Any, None]],
-) -> Callable[P, None]:
-    """Run an async test function in a fresh event loop, failing it after 5 s."""
+def run_in_loop(
+    main: Callable[[], Coroutine[Any, Any, None]],
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+) -> None:
+    """Run ``main()`` in a fresh event loop; fail if a callback raised inside the loop.
 
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        async def main() -> None:
-            async with asyncio.timeout(5):
-                await fn(*args, **kwargs)
+    asyncio only logs an exception raised by a callback or a forgotten task
+    ("Task exception was never retrieved"); here it fails the test.
+    """
+    errors: list[dict[str, Any]] = []
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.get_loop().set_exception_handler(lambda loop, context: errors.append(context))
+        runner.run(main())
+    if errors:
+        raise AssertionError(
+            "the event loop caught errors: "
+            + "; ".join(f"{c['message']} {c.get('exception')!r}" for c in errors)
+        )
 
-        asyncio.run(main())
 
-    return wrapper
+def loop_test[**P](
+    timeout: float, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+) -> Callable[[Callable[P, Coroutine[Any, Any, None]]], Callable[P, None]]:
+    """A decorator that runs an async test with :func:`run_in_loop`, failing it after
+    ``timeout`` seconds of the loop's clock."""
+
+    def decorator(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+            async def main() -> None:
+                async with asyncio.timeout(timeout):
+                    await fn(*args, **kwargs)
+
+            run_in_loop(main, loop_factory)
+
+        return wrapper
+
+    return decorator
+
+
+#: Run an async test function in a fresh event loop, failing it after 5 s.
+async_test = loop_test(5)
 
 
 class FakeTransport:
