@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -44,7 +45,7 @@ from websocket_streaming.exceptions import (
 )
 from websocket_streaming.protocol import State
 
-__all__ = ["FakeTransport", "async_test", "loop_test", "real_sleep", "run_in_loop"]
+__all__ = ["FakeTransport", "async_test", "exactly", "loop_test", "real_sleep", "run_in_loop"]
 
 #: asyncio.sleep as it was at import, for helpers that must still yield to the
 #: loop when a test has patched asyncio.sleep.
@@ -55,6 +56,11 @@ Data = str | bytes
 
 def _ignore() -> None:
     pass
+
+
+def exactly(message: str) -> str:
+    """A ``pytest.raises(match=...)`` pattern that matches exactly ``message``."""
+    return f"^{re.escape(message)}$"
 
 
 def run_in_loop(
