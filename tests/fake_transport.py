@@ -351,7 +351,7 @@ class FakeTransport:
             self.close_calls.append((4009, "message too big"))
             self._finish(1009, "message too big", False, fire=True)
             return
-        held = sum(map(_size, self._queue))
+        held = sum(map(_size, self._queue)) if max_bytes is not None else 0
         count_over = max_messages is not None and len(self._queue) + 1 > max_messages
         if count_over or (max_bytes is not None and held + n > max_bytes):
             if not drop:

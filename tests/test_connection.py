@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import math
+from typing import Any
 
 import pytest
-from fake_transport import FakeTransport, async_test
+from fake_clock import fake_clock_test
+from fake_transport import FakeTransport, async_test, exactly
 from websocket_streaming import (
     ConcurrencyError,
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
+    Heartbeat,
     InvalidCloseCode,
+    PayloadTooBig,
+    QueueOverflow,
     State,
     WebSocketStream,
+    connect,
 )
+from websocket_streaming.connection import DEFAULT_MAX_QUEUE_BYTES, TAKE_BYTES, TAKE_MESSAGES
 
 URL = "ws://fake.test/chat"
 
 
 async def open_stream(
-    protocol: str = "", *, answer_close: bool = True, **kwargs: int
+    protocol: str = "", *, answer_close: bool = True, **kwargs: Any
 ) -> tuple[WebSocketStream, FakeTransport]:
     """A WebSocketStream whose fake socket has just opened."""
     transport = FakeTransport(URL, [protocol] if protocol else [], answer_close=answer_close)
@@ -547,3 +555,418 @@ async def test_async_with_stream_closes_on_exit():
             raise KeyError("body")
     assert transport.close_calls == [(1000, "")]
     assert ws.state is State.CLOSED
+
+
+# -- options ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "exc_type", "message"),
+    [
+        ("write_limit", None, TypeError, "write_limit must be an int, not NoneType"),
+        ("write_limit", -1, ValueError, "write_limit must be >= 0, not -1"),
+        ("close_timeout", -1, ValueError, "close_timeout must be a finite number >= 0, not -1"),
+        (
+            "close_timeout",
+            math.nan,
+            ValueError,
+            "close_timeout must be a finite number >= 0, not nan",
+        ),
+        (
+            "close_timeout",
+            math.inf,
+            ValueError,
+            "close_timeout must be a finite number >= 0, not inf",
+        ),
+        (
+            "close_timeout",
+            True,
+            TypeError,
+            "close_timeout must be a number of seconds or None, not bool",
+        ),
+        (
+            "close_timeout",
+            "5",
+            TypeError,
+            "close_timeout must be a number of seconds or None, not str",
+        ),
+        ("max_size", -1, ValueError, "max_size must be >= 0, not -1"),
+        ("max_size", 1.5, TypeError, "max_size must be an int or None, not float"),
+        ("max_size", True, TypeError, "max_size must be an int or None, not bool"),
+        ("max_queue", -1, ValueError, "max_queue must be >= 0, not -1"),
+        ("max_queue", math.inf, TypeError, "max_queue must be an int or None, not float"),
+        ("max_queue", "1", TypeError, "max_queue must be an int or None, not str"),
+        ("max_queue_bytes", -1, ValueError, "max_queue_bytes must be >= 0, not -1"),
+        ("max_queue_bytes", False, TypeError, "max_queue_bytes must be an int or None, not bool"),
+        ("idle_timeout", 0, ValueError, "idle_timeout must be > 0 (or None for no idle timeout)"),
+        ("idle_timeout", -1, ValueError, "idle_timeout must be a finite number >= 0, not -1"),
+        (
+            "idle_timeout",
+            math.nan,
+            ValueError,
+            "idle_timeout must be a finite number >= 0, not nan",
+        ),
+        (
+            "idle_timeout",
+            True,
+            TypeError,
+            "idle_timeout must be a number of seconds or None, not bool",
+        ),
+        (
+            "on_overflow",
+            "x",
+            ValueError,
+            "on_overflow must be one of ('close', 'drop-oldest'), not 'x'",
+        ),
+        (
+            "on_overflow",
+            None,
+            ValueError,
+            "on_overflow must be one of ('close', 'drop-oldest'), not None",
+        ),
+        ("heartbeat", 30, TypeError, "heartbeat must be a Heartbeat or None, not int"),
+    ],
+    ids=repr,
+)
+def test_options_are_validated(option, value, exc_type, message):
+    """WebSocketStream raises the exact TypeError/ValueError for a bad option, touching nothing."""
+    transport = FakeTransport(URL)
+    with pytest.raises(exc_type, match=exactly(message)):
+        WebSocketStream(URL, transport, **{option: value})
+    assert transport.on_event is not None and transport.close_calls == []
+
+
+# -- close_timeout ----------------------------------------------------------------------
+
+
+@fake_clock_test
+async def test_close_timeout_stops_waiting_for_a_silent_peer():
+    """close() returns after exactly close_timeout; 1006, the reason names the timeout."""
+    ws, transport = await open_stream(answer_close=False, close_timeout=2.5)
+    transport.receive("before", b"close")
+    await transport.flush()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await ws.close(4000, "bye")
+    assert loop.time() - start == 2.5
+    assert transport.close_calls == [(4000, "bye")]
+    assert ws.state is State.CLOSED
+    reason = "the peer did not answer the close frame within 2.5 s"
+    assert (ws.close_code, ws.close_reason) == (1006, reason)
+    assert transport.abandoned == [reason]
+    assert [await ws.recv(), await ws.recv()] == ["before", b"close"]
+    with pytest.raises(ConnectionClosedError) as info:
+        await ws.recv()
+    assert (info.value.code, info.value.reason) == (1006, reason)
+    transport.peer_close(4000, "bye")  # the browser's late close event changes nothing
+    await transport.flush()
+    assert ws.close_code == 1006
+
+
+@fake_clock_test
+async def test_close_timeout_default_is_five_seconds():
+    """Without close_timeout, close() gives a silent peer 5 s."""
+    ws, _ = await open_stream(answer_close=False)
+    loop = asyncio.get_running_loop()
+    await ws.close()
+    assert loop.time() == 5
+    assert ws.close_code == 1006
+
+
+@fake_clock_test
+async def test_close_timeout_none_waits_for_the_peer():
+    """close_timeout=None waits for the peer's close however long it takes."""
+    ws, transport = await open_stream(answer_close=False, close_timeout=None)
+    closing = asyncio.create_task(ws.close())
+    await asyncio.sleep(1000)
+    assert not closing.done()
+    assert ws.state is State.CLOSING
+    transport.peer_close(1000, "")
+    await closing
+    assert asyncio.get_running_loop().time() == 1000
+    assert (ws.close_code, ws.close_reason) == (1000, "")
+    assert transport.abandoned == []
+
+
+@fake_clock_test
+async def test_close_timeout_wakes_a_waiting_recv():
+    """A recv() waiting while close() times out raises the 1006 close."""
+    ws, _ = await open_stream(answer_close=False, close_timeout=1)
+    reader = asyncio.create_task(ws.recv())
+    await ws.close()
+    with pytest.raises(ConnectionClosedError) as info:
+        await reader
+    assert info.value.code == 1006
+
+
+# -- heartbeat and idle_timeout ------------------------------------------------------------
+
+
+async def sleep_until(when: float) -> None:
+    """Sleep until the loop's clock reads ``when``."""
+    await asyncio.sleep(when - asyncio.get_running_loop().time())
+
+
+async def connect_stream(**options: Any) -> tuple[WebSocketStream, FakeTransport]:
+    """A stream opened by connect() (which starts its keepalive) over a FakeTransport."""
+    transport = FakeTransport(URL)
+    transport.open()
+    ws = await connect(URL, transport_factory=lambda url, protocols: transport, **options)
+    assert ws.state is State.OPEN
+    return ws, transport
+
+
+@fake_clock_test
+async def test_heartbeat_pings_every_interval_and_measures_latency():
+    """A ping goes out every interval; each reply sets latency and never reaches recv()."""
+    ws, transport = await connect_stream(heartbeat=Heartbeat(10, timeout=3))
+    assert ws.latency == 0.0
+    await sleep_until(9.9)
+    assert transport.pings == []
+    for n, delay in enumerate([0.5, 1.25, 2.0], start=1):
+        await sleep_until(10 * n + 0.001)  # just after the ping (a timer due at 10 * n)
+        assert transport.pings == ["ping"] * n
+        await sleep_until(10 * n + delay)
+        transport.receive("pong")
+        await transport.flush()
+        assert ws.latency == pytest.approx(delay)
+    transport.receive("data")
+    assert await ws.recv() == "data"  # the replies were not queued
+    assert ws.state is State.OPEN
+
+
+@fake_clock_test
+async def test_heartbeat_without_reply_drops_the_connection():
+    """No reply within the timeout: the connection is dropped with 1006 and a reason."""
+    ws, transport = await connect_stream(heartbeat=Heartbeat(10, timeout=3))
+    transport.receive("kept")
+    reader = asyncio.create_task(ws.wait_closed())
+    await reader
+    assert asyncio.get_running_loop().time() == 13
+    reason = "no reply to the heartbeat ping within 3 s"
+    assert (ws.close_code, ws.close_reason) == (1006, reason)
+    assert transport.pings == ["ping"]
+    assert transport.close_calls == [(None, "")]  # the socket was dropped
+    assert await ws.recv() == "kept"
+    with pytest.raises(ConnectionClosedError) as info:
+        await ws.recv()
+    assert (info.value.code, info.value.reason) == (1006, reason)
+
+
+@fake_clock_test
+async def test_heartbeat_custom_ping_and_pong_matcher():
+    """A callable pong recognises replies; the ping is sent as given (bytes stay bytes)."""
+    heartbeat = Heartbeat(5, ping=b"\x09", pong=lambda m: m == b"\x0a")
+    ws, transport = await connect_stream(heartbeat=heartbeat)
+    await asyncio.sleep(5)
+    transport.receive(b"\x0a", b"\x0b")
+    assert await ws.recv() == b"\x0b"
+    assert transport.pings == [b"\x09"]
+    assert transport.pongs == 1
+    await asyncio.sleep(6)  # a second ping at 10, then a dropped connection at 15
+    assert ws.state is State.OPEN
+    await ws.wait_closed()
+    assert asyncio.get_running_loop().time() == 15
+
+
+@fake_clock_test
+async def test_idle_timeout_drops_a_silent_connection():
+    """With no message for idle_timeout seconds, the connection is dropped with 1006."""
+    ws, transport = await connect_stream(idle_timeout=30)
+    await ws.wait_closed()
+    assert asyncio.get_running_loop().time() == 30
+    reason = "nothing received for 30 s (idle_timeout)"
+    assert (ws.close_code, ws.close_reason) == (1006, reason)
+    assert transport.pings == []
+
+
+@fake_clock_test
+async def test_messages_keep_an_idle_timeout_alive():
+    """A message at least every idle_timeout seconds keeps the connection open."""
+    ws, transport = await connect_stream(idle_timeout=30)
+    for i in range(10):
+        await asyncio.sleep(20)
+        transport.receive(f"m{i}")
+        assert await ws.recv() == f"m{i}"
+    assert ws.state is State.OPEN
+    await ws.wait_closed()  # silence from t=200: dropped within two idle periods
+    assert 230 <= asyncio.get_running_loop().time() <= 260
+
+
+@fake_clock_test
+async def test_heartbeat_replies_keep_an_idle_timeout_alive():
+    """Heartbeat replies count as traffic for idle_timeout."""
+    ws, transport = await connect_stream(heartbeat=Heartbeat(10, timeout=1), idle_timeout=15)
+    for _ in range(10):
+        await asyncio.sleep(10)
+        transport.receive("pong")
+        await transport.flush()
+    assert ws.state is State.OPEN
+    assert len(transport.pings) == 10
+
+
+@fake_clock_test
+async def test_check_alive_pings_at_once():
+    """check_alive() sends a ping now, and the next one an interval later."""
+    ws, transport = await connect_stream(heartbeat=Heartbeat(10, timeout=2))
+    await asyncio.sleep(3)
+    ws.check_alive()
+    await asyncio.sleep(0)
+    assert transport.pings == ["ping"]
+    await asyncio.sleep(1)
+    transport.receive("pong")
+    await asyncio.sleep(8.5)
+    assert transport.pings == ["ping"]
+    await asyncio.sleep(0.501)  # just after t=13
+    assert transport.pings == ["ping", "ping"]
+
+
+@fake_clock_test
+async def test_check_alive_while_a_ping_waits_does_not_spin():
+    """check_alive() while a ping awaits its reply sends no second ping, and the loop runs on."""
+    ws, transport = await connect_stream(heartbeat=Heartbeat(10, timeout=5))
+    await asyncio.sleep(11)
+    ws.check_alive()
+    await asyncio.sleep(1)
+    assert transport.pings == ["ping"]
+    await ws.wait_closed()
+    assert asyncio.get_running_loop().time() == 15
+
+
+@fake_clock_test
+async def test_check_alive_without_heartbeat_does_nothing():
+    """check_alive() without a heartbeat sends nothing (also with only an idle_timeout)."""
+    ws, transport = await open_stream()
+    ws.check_alive()
+    ws2, transport2 = await connect_stream(idle_timeout=30)
+    await asyncio.sleep(1)
+    ws2.check_alive()
+    await asyncio.sleep(1)
+    assert transport.pings == transport2.pings == []
+    assert ws2.state is State.OPEN
+
+
+@fake_clock_test
+async def test_keepalive_stops_when_the_connection_closes():
+    """After a close, no more pings are sent and the keepalive task ends."""
+    ws, transport = await connect_stream(heartbeat=Heartbeat(10), idle_timeout=25)
+    await ws.close()
+    await asyncio.sleep(100)
+    assert transport.pings == []
+    assert ws._keepalive is not None and ws._keepalive.done()
+
+
+# -- limits ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("big", "size"), [(b"x" * 11, 11), ("é" * 6, 12)], ids=["binary", "text-utf8"]
+)
+@async_test
+async def test_message_over_max_size_closes_with_payload_too_big(big, size):
+    """A message one byte over max_size: the earlier ones, then PayloadTooBig; 1009."""
+    ws, transport = await open_stream(max_size=10)
+    transport.receive("a", b"x" * 10, big, "after")
+    await transport.flush()
+    assert [await ws.recv(), await ws.recv()] == ["a", b"x" * 10]
+    with pytest.raises(PayloadTooBig) as info:
+        await ws.recv()
+    assert (info.value.size, info.value.max_size) == (size, 10)
+    assert info.value.code == 1009
+    assert (ws.close_code, ws.state) == (1009, State.CLOSED)
+    assert ws.close_reason == f"message of {size} bytes is over max_size=10"
+    assert transport.close_calls == [(4009, "message too big")]
+
+
+@async_test
+async def test_max_size_none_has_no_limit():
+    """max_size=None lets a message of any size through."""
+    ws, transport = await open_stream(max_size=None)
+    transport.receive(b"x" * (1 << 20))
+    assert len(await ws.recv()) == 1 << 20
+
+
+@async_test
+async def test_queue_overflow_close_after_the_messages_that_fit():
+    """on_overflow="close": the messages that fit, then QueueOverflow; close_code 1008."""
+    ws, transport = await open_stream(max_queue=3)
+    transport.receive("m0", "m1", "m2", "m3", "m4")
+    await transport.flush()
+    assert [await ws.recv() for _ in range(3)] == ["m0", "m1", "m2"]
+    with pytest.raises(QueueOverflow) as info:
+        await ws.recv()
+    assert info.value.size == (3, 6)
+    assert info.value.limit == (3, DEFAULT_MAX_QUEUE_BYTES)
+    assert ws.close_code == 1008
+    assert transport.close_calls == [(4008, "reader too slow")]
+
+
+@async_test
+async def test_queue_overflow_by_bytes():
+    """max_queue_bytes bounds the unread bytes the same way."""
+    ws, transport = await open_stream(max_queue_bytes=10)
+    transport.receive(b"12345", b"67890", b"x")
+    await transport.flush()
+    assert [await ws.recv(), await ws.recv()] == [b"12345", b"67890"]
+    with pytest.raises(QueueOverflow) as info:
+        await ws.recv()
+    assert (info.value.size, info.value.limit) == ((2, 10), (None, 10))
+
+
+@async_test
+async def test_reading_keeps_the_queue_under_max_queue():
+    """A reader that keeps up never overflows, however many messages pass."""
+    ws, transport = await open_stream(max_queue=2)
+    for i in range(100):
+        transport.receive(f"m{i}")
+        assert await ws.recv() == f"m{i}"
+    assert ws.state is State.OPEN
+
+
+@async_test
+async def test_drop_oldest_keeps_the_newest_in_order():
+    """on_overflow="drop-oldest": the oldest unread are dropped and counted; newest kept in order."""
+    ws, transport = await open_stream(max_queue=3, on_overflow="drop-oldest")
+    transport.receive(*(f"m{i}" for i in range(10)))
+    await transport.flush()
+    assert ws.dropped == 7
+    assert [await ws.recv() for _ in range(3)] == ["m7", "m8", "m9"]
+    assert ws.state is State.OPEN
+    transport.receive("m10")
+    assert await ws.recv() == "m10"
+    assert ws.dropped == 7
+
+
+@async_test
+async def test_drop_oldest_by_bytes():
+    """drop-oldest with max_queue_bytes drops just enough old messages for the new one."""
+    ws, transport = await open_stream(max_queue_bytes=10, on_overflow="drop-oldest")
+    transport.receive(b"aaaa", b"bbbb", b"cc", b"dddddd")
+    await transport.flush()
+    assert ws.dropped == 2
+    assert [await ws.recv(), await ws.recv()] == [b"cc", b"dddddd"]
+
+
+@async_test
+async def test_recv_takes_the_backlog_in_batches_of_messages():
+    """recv() moves a backlog into Python at most TAKE_MESSAGES messages at a time."""
+    ws, transport = await open_stream(max_queue_bytes=None)
+    count = 2 * TAKE_MESSAGES + 100
+    transport.receive(*(str(i % 10) for i in range(count)))
+    await transport.flush()
+    got = [await ws.recv() for _ in range(count)]
+    assert got == [str(i % 10) for i in range(count)]
+    assert transport.takes == [TAKE_MESSAGES, TAKE_MESSAGES, 100]
+
+
+@async_test
+async def test_recv_takes_the_backlog_in_batches_of_bytes():
+    """A batch holds at most TAKE_BYTES bytes, but always at least one message."""
+    ws, transport = await open_stream()
+    third = TAKE_BYTES // 3
+    messages = [b"a" * third] * 4 + [b"b" * (TAKE_BYTES + 1), b"c"]
+    transport.receive(*messages)
+    await transport.flush()
+    assert [await ws.recv() for _ in messages] == messages
+    assert transport.takes == [3, 1, 1, 1]
+    assert max(transport.takes) <= TAKE_MESSAGES

@@ -513,6 +513,8 @@ class WebSocketStream:
         seen, seen_at = transport.received, loop.time()
         while self.state is State.OPEN:
             now = loop.time()
+            ping_now = self._ping_now.is_set()  # cleared here: a set event never waits
+            self._ping_now.clear()
             if transport.received != seen:
                 seen, seen_at = transport.received, now
             if idle is not None and now - seen_at >= idle:
@@ -526,8 +528,7 @@ class WebSocketStream:
                     self._abandon(f"no reply to the heartbeat ping within {timeout} s")
                     return
             if heartbeat is not None and next_ping is not None and pinged is None:
-                if now >= next_ping or self._ping_now.is_set():
-                    self._ping_now.clear()
+                if now >= next_ping or ping_now:
                     pinged = (now + heartbeat.reply_timeout, transport.pongs)
                     transport.send_ping(heartbeat.ping)
                     next_ping = now + heartbeat.interval
