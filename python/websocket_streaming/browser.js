@@ -19,7 +19,7 @@
       waiting: false,
       opened: false, // the open event fired (a close may follow before Python looks)
       closeInfo: undefined,
-      fault: null, // ["too-big", size, maxSize] or ["overflow", count, bytes] when we closed it
+      fault: undefined, // ["too-big", size, maxSize] or ["overflow", count, bytes] when we closed it
       // Bounds on what is held for the reader (set by Python: setLimits).
       maxSize: Infinity,
       maxCount: Infinity,
@@ -141,7 +141,7 @@
     ws.onmessage = (e) => {
       const data = e.data;
       s.received++;
-      if (s.isPong !== null && s.isPong(data)) {
+      if (s.isPong?.(data)) {
         s.pongs++;
         s.latency = performance.now() - s.pingAt;
         return;
@@ -187,7 +187,7 @@
       s.closeInfo = info;
       ws.onopen = ws.onmessage = ws.onclose = null;
       s.waiting = false;
-      if (s.isPong !== null && s.isPong.destroy) s.isPong.destroy();
+      if (s.isPong?.destroy) s.isPong.destroy();
       s.isPong = null;
       if (s.notify) {
         const notify = s.notify;

@@ -18,7 +18,7 @@ from importlib.resources import files
 from typing import Any
 
 from pyodide.code import run_js
-from pyodide.ffi import JsException, create_proxy, to_js
+from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
 
 from .connection import Data
 from .exceptions import (
@@ -161,6 +161,10 @@ class BrowserTransport:
             self._js.isPong = js_helpers().pongEquals(pong)
         elif isinstance(pong, bytes):
             self._js.isPong = js_helpers().pongEquals(to_js(pong))
+        elif isinstance(pong, JsProxy):
+            # A JS function (the JS facade's heartbeat.pong): installed as it is, so it is
+            # called in JS with the browser's string or ArrayBuffer, no FFI crossing per message.
+            self._js.isPong = pong
         else:
             predicate = pong  # called once per message, so it costs an FFI crossing each
 
@@ -246,13 +250,8 @@ class PageLifecycle:
         return bool(js_helpers().isOnline())
 
     def subscribe(self, callback: Callable[[str], None]) -> Callable[[], None]:
-        stop = js_helpers().watchLifecycle(create_proxy(callback))
-
-        def unsubscribe() -> None:
-            stop()
-            stop.destroy()
-
-        return unsubscribe
+        stop: Callable[[], None] = js_helpers().watchLifecycle(create_proxy(callback))
+        return stop  # it also destroys the callback's proxy
 
 
 _lifecycle = PageLifecycle()

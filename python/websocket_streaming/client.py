@@ -19,7 +19,7 @@ from .protocol import (
     check_uri,
     should_retry,
 )
-from .reconnect import Lifecycle, ReconnectingStream
+from .reconnect import Lifecycle, ReconnectingStream, StateEvent
 
 __all__ = ["TransportFactory", "connect"]
 
@@ -84,6 +84,8 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         send_queue, send_queue_bytes: the bound on messages queued while
             disconnected (default 1000 messages, 1 MiB); ``send_queue=0`` makes
             ``send()`` while disconnected raise ConnectionClosed at once.
+        on_event: a callback given every :class:`StateEvent` from the start
+            (the first attempt included); ``ws.add_listener`` adds more later.
         lifecycle: the page's online/offline/visibility events (default: the
             browser's); tests pass a fake.
         transport_factory: what opens the socket; the default drives the
@@ -123,6 +125,7 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         on_connect: Callable[[WebSocketStream], Awaitable[None]] | None = None,
         send_queue: int = 1000,
         send_queue_bytes: int = 1 << 20,
+        on_event: Callable[[StateEvent], None] | None = None,
         lifecycle: Lifecycle | None = None,
         transport_factory: TransportFactory | None = None,
     ) -> None:
@@ -158,6 +161,7 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
             on_connect=on_connect,
             send_queue=send_queue,
             send_queue_bytes=send_queue_bytes,
+            on_event=on_event,
         )
         self.lifecycle = lifecycle
         self.transport_factory = transport_factory

@@ -117,6 +117,7 @@ class ReconnectingStream:
         send_queue: int = 1000,
         send_queue_bytes: int = 1 << 20,
         lifecycle: Lifecycle | None = None,
+        on_event: Callable[[StateEvent], None] | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         check_backoff(min_delay, max_delay, factor)  # else the supervisor would fail later
@@ -139,11 +140,12 @@ class ReconnectingStream:
         self._wake = asyncio.Event()  # online / visible: end the backoff now
         self._recv_busy = False
         self._closing = False
-        self._listeners: list[Callable[[StateEvent], None]] = []
+        self._listeners: list[Callable[[StateEvent], None]] = [on_event] if on_event else []
         #: Called with each new connection as soon as it opens, before on_connect (the JS
         #: facade follows the connections' JS queues with it).
         self.connection_listeners: list[Callable[[WebSocketStream], None]] = []
         self._subscribers: list[asyncio.Queue[StateEvent | None]] = []
+        self._offline = False  # an "offline" event came, and no "online" since
         self._unsubscribe = lifecycle.subscribe(self._on_lifecycle) if lifecycle else None
         self._task = asyncio.get_running_loop().create_task(self._supervise())
 
@@ -360,6 +362,7 @@ class ReconnectingStream:
     # -- the supervisor ------------------------------------------------------
 
     def _on_lifecycle(self, what: str) -> None:
+        self._offline = what == "offline" or (self._offline and what != "online")
         if what in ("online", "visible"):
             self._wake.set()
         if what == "visible" and self._live is not None:
@@ -374,34 +377,38 @@ class ReconnectingStream:
                 await self._wake.wait()
         except TimeoutError:
             pass
-        while self._lifecycle is not None and not self._lifecycle.online:
+        while self._offline or (self._lifecycle is not None and not self._lifecycle.online):
             self._wake.clear()
             await self._wake.wait()
 
     async def _supervise(self) -> None:
         delays = None
+        attempt = 0  # attempts since the last open
         try:
             while True:
-                self._attempt += 1
+                attempt += 1
+                self._attempt = attempt
                 self._state = State.CONNECTING
-                self._emit(StateEvent("connecting", self._attempt))
+                self._emit(StateEvent("connecting", attempt))
                 try:
                     conn = await self._open_connection()
                 except Exception as exc:
                     failure: BaseException = exc
                 else:
-                    delays = None
                     failure = await self._serve(conn)
                     if self._closing:
                         return
+                    if self._attempt == 0:  # it opened (_serve reset the count)
+                        delays, attempt = None, 0
+                self._state = State.CONNECTING
+                self._attempt = attempt + 1
                 if isinstance(failure, ConnectionClosed):
                     self._last_close = failure
                 if not self._should_retry(failure):
                     self._finish(failure)
                     return
-                retries = self._attempt  # failed attempts in a row (a drop counts as one)
-                if self._max_retries is not None and retries > self._max_retries:
-                    final = ReconnectFailed(retries, list(self._queue))
+                if self._max_retries is not None and attempt > self._max_retries:
+                    final = ReconnectFailed(attempt, list(self._queue))
                     final.__cause__ = failure
                     self._finish(final)
                     return
@@ -410,7 +417,7 @@ class ReconnectingStream:
                 delay = next(delays)
                 code = failure.code if isinstance(failure, ConnectionClosed) else None
                 reason = failure.reason if isinstance(failure, ConnectionClosed) else None
-                self._emit(StateEvent("reconnecting", self._attempt, delay, code, reason, failure))
+                self._emit(StateEvent("reconnecting", attempt + 1, delay, code, reason, failure))
                 await self._sleep(delay)
         except asyncio.CancelledError:
             if not self._closing:
