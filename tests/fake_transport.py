@@ -45,7 +45,15 @@ from websocket_streaming.exceptions import (
 )
 from websocket_streaming.protocol import State
 
-__all__ = ["FakeTransport", "async_test", "exactly", "loop_test", "real_sleep", "run_in_loop"]
+__all__ = [
+    "FakeFactory",
+    "FakeTransport",
+    "async_test",
+    "exactly",
+    "loop_test",
+    "real_sleep",
+    "run_in_loop",
+]
 
 #: asyncio.sleep as it was at import, for helpers that must still yield to the
 #: loop when a test has patched asyncio.sleep.
@@ -395,3 +403,38 @@ def _size(message: Data) -> int:
     if isinstance(message, str):
         return len(message.encode("utf-16-le", "surrogatepass")) // 2
     return len(message)
+
+
+class FakeFactory:
+    """A transport factory that scripts each attempt.
+
+    Each step is "open" (the handshake succeeds), "fail" (it fails: close 1006),
+    "hang" (nothing ever happens), or an exception for the factory to raise
+    (as BrowserTransport raises when the browser refuses the URL). After the
+    script runs out, every attempt does ``then`` (default: opens).
+    Every transport made is in ``transports``, for the test to drive.
+    """
+
+    def __init__(
+        self, *script: str | BaseException, protocol: str = "", then: str = "open"
+    ) -> None:
+        self.script = list(script)
+        self.protocol = protocol
+        self.then = then
+        self.calls: list[tuple[str, list[str]]] = []
+        self.transports: list[FakeTransport] = []
+
+    def __call__(self, url: str, protocols: Sequence[str]) -> FakeTransport:
+        self.calls.append((url, list(protocols)))
+        step = self.script.pop(0) if self.script else self.then
+        if isinstance(step, BaseException):
+            raise step
+        transport = FakeTransport(url, protocols)
+        self.transports.append(transport)
+        if step == "open":
+            transport.open(protocol=self.protocol)
+        elif step == "fail":
+            transport.fail()
+        else:
+            assert step == "hang", step
+        return transport

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 
 import pytest
-from fake_transport import FakeTransport, async_test, real_sleep
+from fake_transport import FakeFactory as Factory
+from fake_transport import async_test, real_sleep
 from websocket_streaming import (
     ConnectionClosedError,
     ConnectionClosedOK,
@@ -21,37 +22,6 @@ from websocket_streaming import (
 from websocket_streaming import client as client_module
 
 URL = "ws://fake.test/chat"
-
-
-class Factory:
-    """A transport factory that scripts each attempt.
-
-    Each step is "open" (the handshake succeeds), "fail" (it fails: close 1006),
-    "hang" (nothing ever happens), or an exception for the factory to raise
-    (as BrowserTransport raises when the browser refuses the URL). After the
-    script runs out, every attempt opens.
-    """
-
-    def __init__(self, *script: str | BaseException, protocol: str = "") -> None:
-        self.script = list(script)
-        self.protocol = protocol
-        self.calls: list[tuple[str, list[str]]] = []
-        self.transports: list[FakeTransport] = []
-
-    def __call__(self, url, protocols):
-        self.calls.append((url, list(protocols)))
-        step = self.script.pop(0) if self.script else "open"
-        if isinstance(step, BaseException):
-            raise step
-        transport = FakeTransport(url, protocols)
-        self.transports.append(transport)
-        if step == "open":
-            transport.open(protocol=self.protocol)
-        elif step == "fail":
-            transport.fail()
-        else:
-            assert step == "hang", step
-        return transport
 
 
 # -- await connect(...) ------------------------------------------------------------

@@ -1,0 +1,643 @@
+"""reconnect.py: ReconnectingStream over scripted FakeTransports, on the fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fake_clock import fake_clock_test
+from fake_transport import FakeFactory, FakeTransport, exactly
+from websocket_streaming import (
+    ConcurrencyError,
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
+    ConnectionFailed,
+    Heartbeat,
+    InvalidURI,
+    ReconnectFailed,
+    ReconnectingStream,
+    SendQueueFull,
+    State,
+    StateEvent,
+    WebSocketStream,
+    connect,
+)
+
+URL = "ws://fake.test/feed"
+
+
+class Recorder:
+    """Every StateEvent of a stream, in order, with a way to wait for the next ones."""
+
+    def __init__(self, stream: ReconnectingStream) -> None:
+        self.events: list[StateEvent] = []
+        self._changed = asyncio.Event()
+        stream.add_listener(self._on_event)
+
+    def _on_event(self, event: StateEvent) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    @property
+    def types(self) -> list[str]:
+        """The events' types, in order."""
+        return [event.type for event in self.events]
+
+    async def wait(self, kind: str, count: int = 1) -> StateEvent:
+        """Wait until ``count`` events of this type came; return the last of them."""
+        while self.types.count(kind) < count:
+            self._changed.clear()
+            await self._changed.wait()
+        return [event for event in self.events if event.type == kind][count - 1]
+
+
+class FakeLifecycle:
+    """The page's online/offline/visible events, fired by the test."""
+
+    def __init__(self) -> None:
+        self.online = True
+        self.callbacks: list[Callable[[str], None]] = []
+
+    def subscribe(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``callback`` on each event fired; return the unsubscribe function."""
+        self.callbacks.append(callback)
+        return lambda: self.callbacks.remove(callback)
+
+    def fire(self, what: str) -> None:
+        """The page fires "online", "offline" or "visible"."""
+        if what in ("online", "offline"):
+            self.online = what == "online"
+        for callback in list(self.callbacks):
+            callback(what)
+
+
+def start(
+    factory: FakeFactory, url: Any = URL, **options: Any
+) -> tuple[ReconnectingStream, Recorder]:
+    """A ReconnectingStream opening connections as connect() does, with a neutral jitter
+    (each delay is exactly min(max_delay, min_delay * factor ** n)), and its events."""
+    opener = connect(url, reconnect=True, transport_factory=factory, **options)
+    stream = ReconnectingStream(
+        opener._open, lifecycle=opener.lifecycle, jitter=lambda: 0.5, **opener.reconnect_options
+    )
+    return stream, Recorder(stream)
+
+
+def now() -> float:
+    """The loop's (virtual) time."""
+    return asyncio.get_running_loop().time()
+
+
+async def drop_and_reopen(
+    factory: FakeFactory, recorder: Recorder, opens: int, *, code: int = 1006
+) -> FakeTransport:
+    """Drop the current connection (1006 by default) and wait for the next open."""
+    if code == 1006:
+        factory.transports[-1].fail()
+    else:
+        factory.transports[-1].peer_close(code, "")
+    await recorder.wait("open", opens)
+    return factory.transports[-1]
+
+
+# -- reading across drops ------------------------------------------------------------------
+
+
+@fake_clock_test
+async def test_recv_reads_every_connection_in_order():
+    """Messages before a drop, then the next connection's, in order, after one backoff delay."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, min_delay=2.0)
+    await recorder.wait("open")
+    assert stream.state is State.OPEN and stream.connection is not None
+    factory.transports[0].receive("a", b"b")
+    factory.transports[0].fail()
+    await recorder.wait("reconnecting")
+    assert stream.state is State.CONNECTING and stream.connection is None
+    second = await drop_and_reopen(factory, recorder, 2)
+    assert now() == 2.0
+    second.receive("c")
+    assert [await stream.recv() for _ in range(3)] == ["a", b"b", "c"]
+    assert len(factory.transports) == 2
+
+
+@fake_clock_test
+async def test_async_for_reads_across_drops_and_ends_on_a_clean_close():
+    """async for yields every connection's messages and ends quietly when the server closes 1000."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, min_delay=1.0)
+    await recorder.wait("open")
+    factory.transports[0].receive("1", "2")
+    second = await drop_and_reopen(factory, recorder, 2)
+    second.receive("3")
+    second.peer_close(1000, "done")
+    assert [message async for message in stream] == ["1", "2", "3"]
+    with pytest.raises(ConnectionClosedOK):
+        await stream.recv()
+
+
+@fake_clock_test
+async def test_recv_concurrency_error():
+    """A second recv() while one waits raises ConcurrencyError; the first gets its message."""
+    factory = FakeFactory()
+    stream, recorder = start(factory)
+    await recorder.wait("open")
+    first = asyncio.create_task(stream.recv())
+    await asyncio.sleep(0)
+    with pytest.raises(ConcurrencyError):
+        await stream.recv()
+    with pytest.raises(ConcurrencyError):
+        async for _ in stream:
+            pass
+    factory.transports[0].receive("mine")
+    assert await first == "mine"
+
+
+@fake_clock_test
+async def test_cancelled_recv_loses_nothing():
+    """Cancelling recv() while it waits, on a connection or between two, loses no message."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, min_delay=5.0)
+    await recorder.wait("open")
+    waiting = asyncio.create_task(stream.recv())
+    await asyncio.sleep(1)
+    waiting.cancel()
+    factory.transports[0].receive("kept")
+    factory.transports[0].fail()
+    await recorder.wait("reconnecting")
+    assert await stream.recv() == "kept"
+    waiting = asyncio.create_task(stream.recv())  # between connections
+    await asyncio.sleep(1)
+    waiting.cancel()
+    second = await drop_and_reopen(factory, recorder, 2)
+    second.receive("next")
+    assert await stream.recv() == "next"
+
+
+# -- sending across drops ----------------------------------------------------------------------
+
+
+@fake_clock_test
+async def test_queued_sends_flush_in_order_once_after_the_hook():
+    """Sends while disconnected return False and go out after on_connect's, in order, once."""
+    factory = FakeFactory()
+    hooked: list[WebSocketStream] = []
+
+    async def on_connect(ws: WebSocketStream) -> None:
+        hooked.append(ws)
+        await ws.send(f"hello {len(hooked)}")
+
+    stream, recorder = start(factory, on_connect=on_connect, min_delay=3.0)
+    await recorder.wait("open")
+    assert await stream.send("live") is True
+    factory.transports[0].fail()
+    await recorder.wait("reconnecting")
+    assert [await stream.send(m) for m in ("q1", b"q2", bytearray(b"q3"))] == [False] * 3
+    assert stream.unsent == ["q1", b"q2", b"q3"]
+    second = await drop_and_reopen(factory, recorder, 2)
+    assert recorder.events[-1].flushed == 3
+    assert stream.unsent == []
+    assert await stream.send("after") is True
+    assert factory.transports[0].sent == ["hello 1", "live"]
+    assert second.sent == ["hello 2", "q1", b"q2", b"q3", "after"]
+    third = await drop_and_reopen(factory, recorder, 3)
+    assert third.sent == ["hello 3"]  # nothing is sent twice
+    assert len(hooked) == 3 and hooked[1].url == URL
+
+
+@fake_clock_test
+async def test_send_during_the_hook_is_queued_after_what_was_queued():
+    """The app's send() while on_connect runs joins the queue: the order holds."""
+    factory = FakeFactory("fail")
+    stream: ReconnectingStream | None = None
+
+    async def on_connect(ws: WebSocketStream) -> None:
+        assert stream is not None
+        assert await stream.send("during hook") is False
+        await ws.send("hook")
+
+    stream, recorder = start(factory, on_connect=on_connect)
+    assert await stream.send("before") is False
+    await recorder.wait("open")
+    assert factory.transports[1].sent == ["hook", "before", "during hook"]
+    assert recorder.events[-1].flushed == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "messages", "full"),
+    [
+        ({"send_queue": 2}, ["a", "b"], "c"),
+        ({"send_queue_bytes": 5}, ["abc", b"de"], "f"),
+        ({"send_queue_bytes": 5}, ["é", "abc"], b"x"),  # text counts UTF-8 bytes
+    ],
+)
+@fake_clock_test
+async def test_send_queue_full_loses_nothing(options, messages, full):
+    """At the bound, send() raises SendQueueFull; what was queued is all sent later, in order."""
+    factory = FakeFactory("hang")
+    stream, recorder = start(factory, **options)
+    await recorder.wait("connecting")
+    for message in messages:
+        assert await stream.send(message) is False
+    limit = {"send_queue": 1000, "send_queue_bytes": 1 << 20, **options}
+    size = sum(len(m.encode()) if isinstance(m, str) else len(m) for m in messages)
+    with pytest.raises(
+        SendQueueFull,
+        match=exactly(
+            f"the send queue is full ({len(messages)} messages, {size} bytes; "
+            f"send_queue={limit['send_queue']}, send_queue_bytes={limit['send_queue_bytes']}): "
+            "the message was not queued"
+        ),
+    ):
+        await stream.send(full)
+    assert stream.unsent == messages
+    factory.transports[0].open()
+    await recorder.wait("open")
+    assert factory.transports[0].sent == messages
+
+
+@fake_clock_test
+async def test_send_queue_zero_raises_while_disconnected():
+    """send_queue=0: send() while disconnected raises ConnectionClosed (the last close) at once."""
+    factory = FakeFactory("hang")
+    stream, recorder = start(factory, send_queue=0)
+    await recorder.wait("connecting")
+    with pytest.raises(ConnectionClosedError) as info:
+        await stream.send("x")
+    assert (info.value.code, info.value.reason) == (1006, "not connected")
+    factory.transports[0].open()
+    await recorder.wait("open")
+    assert await stream.send("y") is True
+    factory.transports[0].peer_close(1012, "restart")
+    await recorder.wait("reconnecting")
+    with pytest.raises(ConnectionClosedError) as info:
+        await stream.send("z")
+    assert (info.value.code, info.value.reason) == (1012, "restart")
+    assert stream.unsent == []
+
+
+@fake_clock_test
+async def test_send_rejects_other_types():
+    """send() raises TypeError for anything but str and bytes-like, connected or not."""
+    stream, recorder = start(FakeFactory("hang"))
+    await recorder.wait("connecting")
+    with pytest.raises(TypeError, match="int"):
+        await stream.send(42)  # type: ignore[arg-type]
+    assert stream.unsent == []
+
+
+# -- giving up --------------------------------------------------------------------------------
+
+
+@fake_clock_test
+async def test_max_retries_gives_up_after_the_backoff_delays():
+    """max_retries=3 against failing attempts: ReconnectFailed after 1+2+4 s, unsent kept."""
+    factory = FakeFactory(then="fail")
+    stream, recorder = start(factory, max_retries=3, min_delay=1.0, factor=2.0, max_delay=10.0)
+    assert await stream.send("a") is False
+    assert await stream.send(b"b") is False
+    event = await recorder.wait("close")
+    assert now() == 1 + 2 + 4
+    assert len(factory.transports) == 4
+    assert [e.delay for e in recorder.events if e.type == "reconnecting"] == [1.0, 2.0, 4.0]
+    final = event.error
+    assert isinstance(final, ReconnectFailed)
+    assert (final.attempts, final.unsent, final.code) == (4, ["a", b"b"], 1006)
+    assert isinstance(final.__cause__, ConnectionFailed)
+    failures = [e.error for e in recorder.events if e.type == "reconnecting"]
+    assert final.__cause__ not in failures  # the last attempt's, not an earlier one
+    with pytest.raises(ReconnectFailed) as info:
+        await stream.recv()
+    assert info.value is final
+    with pytest.raises(ReconnectFailed):
+        await stream.send("c")
+    assert stream.unsent == ["a", b"b"]
+    assert stream.state is State.CLOSED
+
+
+@fake_clock_test
+async def test_connect_raises_reconnect_failed_before_the_first_open():
+    """await connect(reconnect=True) raises ReconnectFailed when max_retries run out first."""
+    factory = FakeFactory(then="fail")
+    with pytest.raises(ReconnectFailed) as info:
+        await connect(URL, reconnect=True, max_retries=2, transport_factory=factory)
+    assert info.value.attempts == 3
+    assert len(factory.transports) == 3
+
+
+@fake_clock_test
+async def test_max_retries_counts_attempts_in_a_row():
+    """A successful open resets the count: failures before it do not add up with later ones."""
+    factory = FakeFactory("fail", "fail", "open", "fail", "fail", "open")
+    stream, recorder = start(factory, max_retries=2, min_delay=1.0, factor=1.0)
+    await recorder.wait("open")
+    factory.transports[-1].fail()
+    await recorder.wait("open", 2)
+    assert stream.state is State.OPEN
+    assert len(factory.transports) == 6
+
+
+@pytest.mark.parametrize(
+    ("code", "exc_type"), [(1000, ConnectionClosedOK), (4000, ConnectionClosedError)]
+)
+@fake_clock_test
+async def test_policy_stops_on_a_server_close(code, exc_type):
+    """A close should_retry refuses (1000, 4000) ends the stream: no reconnect, recv raises it."""
+    factory = FakeFactory()
+    stream, recorder = start(factory)
+    await recorder.wait("open")
+    factory.transports[0].receive("last")
+    factory.transports[0].peer_close(code, "bye")
+    event = await recorder.wait("close")
+    assert (event.code, event.reason) == (code, "bye")
+    await asyncio.sleep(1000)
+    assert len(factory.transports) == 1
+    assert await stream.recv() == "last"
+    with pytest.raises(exc_type) as info:
+        await stream.recv()
+    assert (info.value.code, info.value.reason) == (code, "bye")
+    assert stream.state is State.CLOSED
+
+
+@fake_clock_test
+async def test_policy_retries_a_service_restart():
+    """A close with 1012 (service restart) reconnects; the event carries the code and reason."""
+    factory = FakeFactory()
+    _, recorder = start(factory)
+    await recorder.wait("open")
+    factory.transports[0].peer_close(1012, "restart")
+    await recorder.wait("open", 2)
+    reconnecting = await recorder.wait("reconnecting")
+    assert (reconnecting.code, reconnecting.reason) == (1012, "restart")
+    assert isinstance(reconnecting.error, ConnectionClosedError)
+
+
+@fake_clock_test
+async def test_custom_policy_decides():
+    """process_exception replaces the default policy and sees each failure."""
+    seen: list[BaseException] = []
+
+    def policy(exc: BaseException) -> bool:
+        seen.append(exc)
+        return len(seen) < 3
+
+    factory = FakeFactory(then="fail")
+    _, recorder = start(factory, process_exception=policy)
+    event = await recorder.wait("close")
+    assert len(seen) == 3 and event.error is seen[-1]
+    assert isinstance(event.error, ConnectionFailed)
+    assert len(factory.transports) == 3
+
+
+@fake_clock_test
+async def test_hook_error_ends_the_stream():
+    """An on_connect hook that raises: the connection is dropped, and recv() raises its error."""
+
+    async def on_connect(ws: WebSocketStream) -> None:
+        raise KeyError("hook")
+
+    factory = FakeFactory()
+    stream, recorder = start(factory, on_connect=on_connect)
+    await recorder.wait("close")
+    assert factory.transports[0].close_calls == [(None, "")]
+    with pytest.raises(KeyError, match="hook"):
+        await stream.recv()
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+@fake_clock_test
+async def test_events_in_order():
+    """connecting, open, reconnecting(attempt, delay, code), connecting, open(flushed), close."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, min_delay=1.5)
+    streamed = asyncio.create_task(collect(stream))
+    await recorder.wait("open")
+    factory.transports[0].fail()
+    await recorder.wait("reconnecting")
+    await stream.send("queued")
+    await recorder.wait("open", 2)
+    await stream.close()
+    expected = [
+        StateEvent("connecting", 1),
+        StateEvent("open", 1),
+        StateEvent("reconnecting", 1, 1.5, 1006, "", recorder.events[2].error),
+        StateEvent("connecting", 1),
+        StateEvent("open", 1, flushed=1),
+        StateEvent("close", 0, None, 1000, "", recorder.events[5].error),
+    ]
+    assert recorder.events == expected
+    assert isinstance(recorder.events[2].error, ConnectionClosedError)
+    assert isinstance(recorder.events[5].error, ConnectionClosedOK)
+    assert await streamed == expected[1:]  # subscribed once the first attempt had begun
+
+
+async def collect(stream: ReconnectingStream) -> list[StateEvent]:
+    """Every event from events(), until it ends."""
+    return [event async for event in stream.events()]
+
+
+@fake_clock_test
+async def test_listeners_can_be_removed():
+    """remove_listener stops the calls; removing one never added raises ValueError."""
+    factory = FakeFactory()
+    stream, recorder = start(factory)
+    seen: list[StateEvent] = []
+    stream.add_listener(seen.append)
+    await recorder.wait("open")
+    stream.remove_listener(seen.append)
+    await stream.close()
+    assert [e.type for e in seen] == ["connecting", "open"]
+    with pytest.raises(ValueError):
+        stream.remove_listener(seen.append)
+
+
+@fake_clock_test
+async def test_events_after_the_end_is_empty():
+    """events() on a closed stream ends at once."""
+    stream, recorder = start(FakeFactory())
+    await recorder.wait("open")
+    await stream.close()
+    assert await collect(stream) == []
+
+
+# -- the page's lifecycle ---------------------------------------------------------------------
+
+
+async def open_with_lifecycle(**options: Any) -> tuple[FakeFactory, FakeLifecycle, Recorder]:
+    """A stream following a FakeLifecycle, once its first connection is open."""
+    factory, lifecycle = FakeFactory(), FakeLifecycle()
+    _, recorder = start(factory, lifecycle=lifecycle, **options)
+    await recorder.wait("open")
+    return factory, lifecycle, recorder
+
+
+@fake_clock_test
+async def test_online_during_a_backoff_attempts_at_once():
+    """The page's "online" event ends a backoff: the attempt is made at once."""
+    factory, lifecycle, recorder = await open_with_lifecycle(min_delay=30.0)
+    factory.transports[0].fail()
+    await recorder.wait("reconnecting")
+    await asyncio.sleep(5)
+    lifecycle.fire("online")
+    await recorder.wait("open", 2)
+    assert now() == 5
+
+
+@fake_clock_test
+async def test_offline_makes_no_attempt_until_online():
+    """While offline no attempt is made, however short the backoff; "online" makes one at once."""
+    factory, lifecycle, recorder = await open_with_lifecycle(min_delay=0.5)
+    lifecycle.fire("offline")
+    factory.transports[0].fail()
+    await asyncio.sleep(1000)
+    assert len(factory.transports) == 1
+    assert recorder.types == ["connecting", "open", "reconnecting"]
+    lifecycle.fire("online")
+    await recorder.wait("open", 2)
+    assert now() == 1000
+
+
+@fake_clock_test
+async def test_visible_checks_the_live_connection():
+    """The page's "visible" event sends a heartbeat ping on the live connection at once."""
+    factory, lifecycle, recorder = await open_with_lifecycle(heartbeat=Heartbeat(60, timeout=5))
+    await asyncio.sleep(10)
+    lifecycle.fire("visible")
+    await asyncio.sleep(0.001)
+    assert factory.transports[0].pings == ["ping"]
+    await asyncio.sleep(5)  # no reply: the connection is dropped, and the stream reconnects
+    reconnecting = await recorder.wait("reconnecting")
+    assert reconnecting.reason == "no reply to the heartbeat ping within 5 s"
+    await recorder.wait("open", 2)
+
+
+@fake_clock_test
+async def test_lifecycle_unsubscribed_at_the_end():
+    """The stream stops listening to the page's events once it has ended."""
+    lifecycle = FakeLifecycle()
+    stream, recorder = start(FakeFactory(), lifecycle=lifecycle)
+    await recorder.wait("open")
+    assert len(lifecycle.callbacks) == 1
+    await stream.close()
+    assert lifecycle.callbacks == []
+
+
+# -- the URL ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@fake_clock_test
+async def test_url_callable_is_called_before_each_attempt(kind):
+    """A URL function (sync or async) is called before each attempt, for a fresh token."""
+    tokens = iter(range(1, 100))
+
+    def fresh() -> str:
+        return f"{URL}?token={next(tokens)}"
+
+    async def fresh_async() -> str:
+        await asyncio.sleep(0.25)
+        return fresh()
+
+    factory = FakeFactory("fail")
+    stream, recorder = start(factory, url=fresh if kind == "sync" else fresh_async)
+    await recorder.wait("open")
+    factory.transports[-1].fail()
+    await recorder.wait("open", 2)
+    assert [url for url, _ in factory.calls] == [f"{URL}?token={n}" for n in (1, 2, 3)]
+    assert stream.connection is not None and stream.connection.url == f"{URL}?token=3"
+
+
+@fake_clock_test
+async def test_url_callable_returning_a_bad_url_ends_the_stream():
+    """A URL function returning a bad URL ends the stream with InvalidURI, before any socket."""
+    factory = FakeFactory()
+    with pytest.raises(InvalidURI):
+        await connect(lambda: "http://nope/", reconnect=True, transport_factory=factory)
+    assert factory.calls == []
+
+
+# -- closing ---------------------------------------------------------------------------------
+
+
+@fake_clock_test
+async def test_close_during_a_backoff():
+    """close() during a backoff ends the stream: ConnectionClosedOK, unsent kept, no attempt."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, min_delay=30.0)
+    await recorder.wait("open")
+    factory.transports[0].receive("read me")
+    factory.transports[0].fail()
+    await recorder.wait("reconnecting")
+    await stream.send("never sent")
+    await asyncio.sleep(5)
+    await stream.close()
+    assert now() == 5
+    assert stream.state is State.CLOSED
+    assert recorder.types[-1] == "close"
+    assert stream.unsent == ["never sent"]
+    assert await stream.recv() == "read me"
+    with pytest.raises(ConnectionClosedOK):
+        await stream.recv()
+    with pytest.raises(ConnectionClosedOK):
+        await stream.send("x")
+    await asyncio.sleep(100)
+    assert len(factory.transports) == 1
+    await stream.wait_closed()
+
+
+@fake_clock_test
+async def test_close_while_open_closes_the_connection():
+    """close() while connected closes the live connection with the code and ends the stream."""
+    factory = FakeFactory()
+    async with connect(URL, reconnect=True, transport_factory=factory) as stream:
+        assert isinstance(stream, ReconnectingStream)
+        assert stream.state is State.OPEN
+    assert factory.transports[0].close_calls == [(1000, "")]
+    assert stream.state is State.CLOSED
+    with pytest.raises(ConnectionClosedOK):
+        await stream.recv()
+    await stream.close()  # twice: nothing more
+    assert factory.transports[0].close_calls == [(1000, "")]
+
+
+@fake_clock_test
+async def test_close_with_a_silent_peer_takes_close_timeout():
+    """close() on a live connection whose peer never answers returns after close_timeout."""
+    factory = FakeFactory("hang")
+    stream, recorder = start(factory, close_timeout=2.0)
+    factory_transport = await first_transport(factory)
+    factory_transport.answer_close = False
+    factory_transport.open()
+    await recorder.wait("open")
+    await stream.close()
+    assert now() == 2.0
+    with pytest.raises(ConnectionClosed) as info:
+        await stream.recv()
+    assert info.value.code == 1006
+    assert len(factory.transports) == 1
+
+
+async def first_transport(factory: FakeFactory) -> FakeTransport:
+    """Wait until the factory made its first transport."""
+    while not factory.transports:
+        await asyncio.sleep(0)
+    return factory.transports[0]
+
+
+def test_bad_backoff_options_raise_at_once():
+    """ReconnectingStream checks its backoff options when made, as connect() does."""
+
+    async def main() -> None:
+        with pytest.raises(ValueError, match=exactly("factor must be at least 1, not 0.5")):
+            ReconnectingStream(
+                lambda: asyncio.sleep(0),  # type: ignore[arg-type, return-value]
+                factor=0.5,
+                should_retry=lambda exc: True,
+            )
+
+    asyncio.run(main())
