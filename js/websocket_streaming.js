@@ -9,10 +9,16 @@
 //   await ws.close(1000, "bye");
 //   const { code, reason } = await ws.closed;
 //
-// The connection logic (state, queueing, validation) is the Python package
-// websocket_streaming, loaded once per page into Pyodide. This module only
-// checks JS types and moves JS values: a received message is the very string or
-// ArrayBuffer the browser delivered, a sent one is handed to the browser as is.
+//   // One stream across drops: reconnects with backoff, queues sends while down.
+//   const feed = new WebSocketStream(url, { reconnect: { maxRetries: 10 }, heartbeat: { interval: 20 },
+//     onConnect: async (conn) => conn.send("subscribe") });
+//   feed.addEventListener("reconnecting", (e) => console.log(`retry in ${e.delay} s`, e.error));
+//
+// The connection logic (state, queueing, validation, reconnection, heartbeat,
+// limits) is the Python package websocket_streaming, loaded once per page into
+// Pyodide. This module only checks JS types and moves JS values: a received
+// message is the very string or ArrayBuffer the browser delivered, read from the
+// connection's JS queue; a sent one is handed to the browser as is.
 
 /** Where Pyodide and our wheel are looked for when no Pyodide instance is given. */
 export const DEFAULT_INDEX_URL = new URL("./pyodide/", import.meta.url).href;
@@ -39,12 +45,53 @@ export class ConnectionClosed extends WebSocketStreamError {
 export class ConnectionClosedOK extends ConnectionClosed {}
 /** Closed with another code, or without a closing handshake (1006). */
 export class ConnectionClosedError extends ConnectionClosed {}
+/** A message was over `maxSize` (`size` bytes, UTF-8 for text): the connection was closed (1009). */
+export class PayloadTooBig extends ConnectionClosedError {
+  constructor(message, name, code, reason, size, maxSize) {
+    super(message, name, code, reason);
+    this.size = size;
+    this.maxSize = maxSize;
+  }
+}
+/** Unread messages went over `maxQueue` / `maxQueueBytes` with onOverflow "close" (1008). */
+export class QueueOverflow extends ConnectionClosedError {
+  constructor(message, name, code, reason, { messages, bytes, maxQueue, maxQueueBytes }) {
+    super(message, name, code, reason);
+    this.messages = messages; // unread messages held when the next one arrived
+    this.bytes = bytes;
+    this.maxQueue = maxQueue ?? null;
+    this.maxQueueBytes = maxQueueBytes ?? null;
+  }
+}
+/** A reconnecting stream gave up after `attempts` failed attempts; `unsent` were never sent. */
+export class ReconnectFailed extends ConnectionClosedError {
+  constructor(message, name, code, reason, attempts, unsent) {
+    super(message, name, code, reason);
+    this.attempts = attempts;
+    this.unsent = unsent;
+  }
+}
 /** The opening handshake failed (refused, unreachable, rejected) or timed out. */
 export class ConnectionFailed extends WebSocketStreamError {}
 /** recv() was called while another recv() was still waiting. */
 export class ConcurrencyError extends WebSocketStreamError {}
+/** send() while disconnected found the send queue full (`sendQueue` / `sendQueueBytes`): not queued. */
+export class SendQueueFull extends WebSocketStreamError {}
 
-// Turn an error raised by the Python bridge (a plain Error with a Python
+/** What addEventListener("connecting" | "open" | "reconnecting" | "close") listeners get. */
+export class WebSocketStreamEvent extends Event {
+  constructor(type, { attempt = 0, delay = null, code = null, reason = null, error = null, flushed = 0 } = {}) {
+    super(type);
+    this.attempt = attempt;
+    this.delay = delay;
+    this.code = code;
+    this.reason = reason;
+    this.error = error;
+    this.flushed = flushed;
+  }
+}
+
+// Turn an error returned by the Python bridge (a plain Error with a Python
 // exception's class name) into one of ours.
 function translate(error) {
   const { name, message } = error ?? {};
@@ -53,14 +100,24 @@ function translate(error) {
       return new ConnectionClosedOK(message, name, error.code, error.reason);
     case "ConnectionClosedError":
       return new ConnectionClosedError(message, name, error.code, error.reason);
+    case "PayloadTooBig":
+      return new PayloadTooBig(message, name, error.code, error.reason, error.size, error.maxSize);
+    case "QueueOverflow":
+      return new QueueOverflow(message, name, error.code, error.reason, error);
+    case "ReconnectFailed":
+      return new ReconnectFailed(message, name, error.code, error.reason, error.attempts, error.unsent ?? []);
     case "ConnectionFailed":
     case "TimeoutError":
       return new ConnectionFailed(message, name);
     case "ConcurrencyError":
       return new ConcurrencyError(message, name);
+    case "SendQueueFull":
+      return new SendQueueFull(message, name);
     case "InvalidURI":
+    case "TypeError":
       return new TypeError(message);
     case "InvalidCloseCode":
+    case "ValueError":
       return new RangeError(message);
     default:
       return error instanceof Error ? error : new WebSocketStreamError(String(error));
@@ -100,11 +157,21 @@ export function loadWebSocketStreaming({ pyodide, indexURL = DEFAULT_INDEX_URL }
   return bridges.get(key);
 }
 
+// -- argument checks ------------------------------------------------------------
+
+// How a bad value is named in an error message: its type, or the number itself.
+function describe(value) {
+  if (value === null) return "null";
+  if (typeof value === "number") return String(value);
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  return typeof value;
+}
+
 function checkMessage(data) {
   if (typeof data === "string" || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
     return data;
   }
-  const what = data === null ? "null" : typeof data === "object" ? data.constructor?.name ?? "object" : typeof data;
+  const what = data === null ? "null" : typeof data === "object" ? (data.constructor?.name ?? "object") : typeof data;
   throw new TypeError(`send() takes a string, an ArrayBuffer, a TypedArray or a DataView, not ${what}`);
 }
 
@@ -124,146 +191,472 @@ function checkClose(code, reason) {
   }
 }
 
+// A duration in seconds: a finite number >= 0 (or null where allowed).
+function checkSeconds(name, value, nullable) {
+  if (value === null && nullable) return value;
+  if (typeof value !== "number") {
+    throw new TypeError(`${name} must be a number of seconds${nullable ? " or null" : ""}, not ${describe(value)}`);
+  }
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${name} must be a finite number >= 0, not ${value}`);
+  }
+  return value;
+}
+
+// A size or count: an integer >= 0 (or null where allowed: no bound).
+function checkCount(name, value, nullable) {
+  if (value === null && nullable) return value;
+  if (!Number.isInteger(value)) {
+    throw new TypeError(`${name} must be an integer${nullable ? " or null" : ""}, not ${describe(value)}`);
+  }
+  if (value < 0) throw new RangeError(`${name} must be >= 0, not ${value}`);
+  return value;
+}
+
+// A heartbeat ping or fixed reply: a string, or bytes (passed to Python as a Uint8Array).
+function checkBeat(name, value, functionAllowed) {
+  if (typeof value === "string" || value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (functionAllowed && typeof value === "function") return value;
+  const kinds = functionAllowed
+    ? "a string, an ArrayBuffer, a Uint8Array or a function"
+    : "a string, an ArrayBuffer or a Uint8Array";
+  throw new TypeError(`${name} must be ${kinds}, not ${describe(value)}`);
+}
+
+function isPlainObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const CONNECTION_OPTIONS = ["protocols", "pyodide", "indexURL", "openTimeout", "closeTimeout", "maxSize", "maxQueue"];
+const KNOWN_OPTIONS = new Set([
+  ...CONNECTION_OPTIONS,
+  ...[
+    "maxQueueBytes",
+    "onOverflow",
+    "heartbeat",
+    "idleTimeout",
+    "reconnect",
+    "sendQueue",
+    "sendQueueBytes",
+    "onConnect",
+  ],
+]);
+const RECONNECT_OPTIONS = new Set(["minDelay", "maxDelay", "factor", "maxRetries"]);
+const HEARTBEAT_OPTIONS = new Set(["interval", "timeout", "ping", "pong"]);
+
+function checkKeys(object, known, where) {
+  for (const key of Object.keys(object)) {
+    if (!known.has(key)) throw new TypeError(`unknown ${where} option "${key}"`);
+  }
+}
+
+// Check the options that go to the Python core and return them as [[name, value], ...]
+// (facade.py maps the names to connect()'s), with only the options given: the
+// defaults are the core's.
+function coreOptions(options) {
+  checkKeys(options, KNOWN_OPTIONS, "WebSocketStream");
+  const entries = [];
+  const given = (name) => options[name] !== undefined;
+  const add = (name, value) => entries.push([name, value]);
+  if (given("closeTimeout")) add("closeTimeout", checkSeconds("closeTimeout", options.closeTimeout, true));
+  for (const name of ["maxSize", "maxQueue", "maxQueueBytes"]) {
+    if (given(name)) add(name, checkCount(name, options[name], true));
+  }
+  if (given("onOverflow")) {
+    const policy = options.onOverflow;
+    if (typeof policy !== "string") {
+      throw new TypeError(`onOverflow must be "close" or "drop-oldest", not ${describe(policy)}`);
+    }
+    if (policy !== "close" && policy !== "drop-oldest") {
+      throw new RangeError(`onOverflow must be "close" or "drop-oldest", not "${policy}"`);
+    }
+    add("onOverflow", policy);
+  }
+  if (given("heartbeat") && options.heartbeat !== null) {
+    const beat = options.heartbeat;
+    if (!isPlainObject(beat)) {
+      throw new TypeError(`heartbeat must be an object {interval, timeout, ping, pong} or null, not ${describe(beat)}`);
+    }
+    checkKeys(beat, HEARTBEAT_OPTIONS, "heartbeat");
+    const interval = checkSeconds("heartbeat.interval", beat.interval, false);
+    if (interval === 0) throw new RangeError("heartbeat.interval must be > 0, not 0");
+    const fields = [["interval", interval]];
+    if (beat.timeout !== undefined) fields.push(["timeout", checkSeconds("heartbeat.timeout", beat.timeout, true)]);
+    if (beat.ping !== undefined) fields.push(["ping", checkBeat("heartbeat.ping", beat.ping, false)]);
+    if (beat.pong !== undefined) fields.push(["pong", checkBeat("heartbeat.pong", beat.pong, true)]);
+    add("heartbeat", fields);
+  }
+  if (given("idleTimeout")) {
+    const idle = checkSeconds("idleTimeout", options.idleTimeout, true);
+    if (idle === 0) throw new RangeError("idleTimeout must be > 0 (or null for no idle timeout), not 0");
+    add("idleTimeout", idle);
+  }
+  const reconnect = options.reconnect ?? false;
+  if (typeof reconnect !== "boolean" && !isPlainObject(reconnect)) {
+    throw new TypeError(
+      `reconnect must be a boolean or an object {minDelay, maxDelay, factor, maxRetries}, not ${describe(reconnect)}`,
+    );
+  }
+  if (reconnect === false) {
+    for (const name of ["sendQueue", "sendQueueBytes", "onConnect"]) {
+      if (given(name)) throw new TypeError(`${name} applies to a reconnecting stream only: add reconnect: true`);
+    }
+    return entries;
+  }
+  add("reconnect", true);
+  if (reconnect !== true) {
+    checkKeys(reconnect, RECONNECT_OPTIONS, "reconnect");
+    for (const name of ["minDelay", "maxDelay", "factor"]) {
+      if (reconnect[name] !== undefined) add(name, checkSeconds(`reconnect.${name}`, reconnect[name], false));
+    }
+    const { minDelay, maxDelay, factor, maxRetries } = reconnect;
+    if (factor !== undefined && factor < 1) throw new RangeError(`reconnect.factor must be at least 1, not ${factor}`);
+    if (minDelay !== undefined && maxDelay !== undefined && maxDelay < minDelay) {
+      throw new RangeError(`reconnect.maxDelay (${maxDelay}) must not be below reconnect.minDelay (${minDelay})`);
+    }
+    if (maxRetries !== undefined) add("maxRetries", checkCount("reconnect.maxRetries", maxRetries, true));
+  }
+  for (const name of ["sendQueue", "sendQueueBytes"]) {
+    if (given(name)) add(name, checkCount(name, options[name], false));
+  }
+  if (given("onConnect") && options.onConnect !== null) {
+    const hook = options.onConnect;
+    if (typeof hook !== "function") throw new TypeError(`onConnect must be a function or null, not ${describe(hook)}`);
+    // The core awaits this with each new connection's JS state, before flushing the queue.
+    add("onConnect", async (state) => {
+      await hook(new Connection(state));
+    });
+  }
+  return entries;
+}
+
+/**
+ * A new connection of a reconnecting stream, as the `onConnect` hook sees it:
+ * what it sends goes out at once, before the messages queued while disconnected.
+ */
+class Connection {
+  #state;
+  constructor(state) {
+    this.#state = state;
+  }
+  /** The subprotocol the server chose, "" if none. */
+  get protocol() {
+    return this.#state.ws.protocol;
+  }
+  /** The extensions the server chose, "" if none. */
+  get extensions() {
+    return this.#state.ws.extensions;
+  }
+  /**
+   * Send one message on this connection now (not queued). Copies: none on our side.
+   * @throws {TypeError} data is of another type
+   * @throws {ConnectionClosedError} this connection is no longer open
+   */
+  async send(data) {
+    checkMessage(data);
+    const ws = this.#state.ws;
+    if (ws.readyState !== 1) {
+      throw new ConnectionClosedError(
+        "connection closed: the connection closed during onConnect",
+        "ConnectionClosedError",
+        1006,
+        "",
+      );
+    }
+    ws.send(data);
+  }
+}
+
+// A binary message as the bridge takes it when it must be queued: a Uint8Array view
+// of the same bytes (Python copies it once into bytes).
+function bytesOf(data) {
+  if (typeof data === "string") return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+// A reconnecting stream ended "cleanly" (`closed` resolves rather than rejects) when it
+// ended with a closing handshake: close(), or a server's close the policy did not retry.
+function endedCleanly(error) {
+  return error instanceof ConnectionClosedOK || (error?.constructor === ConnectionClosedError && error.code !== 1006);
+}
+
+// Settle a promise from outside.
+function deferred() {
+  let resolve;
+  let reject;
+  const promise = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // whoever does not await it gets no unhandled-rejection noise
+  return { promise, resolve, reject, settled: false };
+}
+
 /**
  * A WebSocket connection read with `recv()` or `for await`, backed by the
- * Python package running in Pyodide.
+ * Python package running in Pyodide. With `reconnect`, one stream across
+ * connections: it reconnects after a drop and reads every connection in turn.
+ * Events: "connecting", "open", "reconnecting", "close" (WebSocketStreamEvent).
  */
-export class WebSocketStream {
-  #py = null; // the Python WebSocketStream (a PyProxy), released once closed
+export class WebSocketStream extends EventTarget {
+  #py = null; // the Python stream (a PyProxy), released once it has ended
   #bridge = null;
-  #state = null; // the JS object holding the socket and its message queue
-  #closeInfo = null;
-  #writeLimit = 0; // the Python stream's write_limit: send() waits for a drain above it
-  #waiting = false; // a recv() waits for a message (in JS, not in Python)
+  #reconnect = false;
+  // Resolves (with nothing: never with a PyProxy, whose `then` a promise would look up)
+  // once the Python stream exists in #py, or rejects with what opening raised.
+  #ready;
+  #opened = deferred();
+  #closed = deferred();
+  // The JS objects holding each connection's socket and queue, oldest first: recv()
+  // reads the first one until it is closed and drained, then drops it.
+  #states = [];
+  #newest = null; // the last connection's state
+  #live = null; // the state send() hands messages to directly (open, hook run, queue flushed)
+  #final = null; // what recv() throws once every connection is drained: the end
+  #wake = null; // wakes a recv() waiting for a connection or the end
+  #waiting = false; // a recv() waits (in JS, not in Python)
+  #writeLimit = 0; // send() waits for a drain above it
+  #attempt = 0;
+  #closing = false;
+  #dropped = 0; // dropped by "drop-oldest" on connections already read
+  #unsent = 0; // the send queue's length when the stream ended
 
   /**
    * Start connecting in the background; `opened` says how it went.
    * @param {string | URL} url a ws:// or wss:// URL
-   * @param {{protocols?: string[], pyodide?: object, indexURL?: string, openTimeout?: number}} options
-   * @throws {TypeError} url is not a string or URL, or protocols is not an array of strings
+   * @param {import("./websocket_streaming.js").WebSocketStreamOptions} options
+   * @throws {TypeError} url, protocols or an option of the wrong type, or an unknown option
+   * @throws {RangeError} an option out of range
    */
   constructor(url, options = {}) {
+    super();
     if (typeof url !== "string" && !(url instanceof URL)) {
       throw new TypeError(`the URL must be a string or a URL, not ${url === null ? "null" : typeof url}`);
     }
-    const { protocols = [], pyodide, indexURL, openTimeout = 10 } = options ?? {};
+    options ??= {};
+    if (!isPlainObject(options)) throw new TypeError(`options must be an object, not ${describe(options)}`);
+    const { protocols = [], pyodide, indexURL, openTimeout = 10 } = options;
     const list = typeof protocols === "string" ? [protocols] : protocols;
     if (!Array.isArray(list) || !list.every((p) => typeof p === "string")) {
       throw new TypeError("protocols must be a string or an array of strings");
     }
+    checkSeconds("openTimeout", openTimeout, true);
+    const entries = coreOptions(options);
+    this.#reconnect = options.reconnect !== undefined && options.reconnect !== false;
     this.url = String(url);
-    this.opened = this.#open(list, pyodide, indexURL, openTimeout);
-    this.closed = this.opened.then(() => this.#waitClosed());
-    // Whoever does not await these must not get unhandled-rejection noise.
-    this.opened.catch(() => {});
-    this.closed.catch(() => {});
+    /** Resolves with `{protocol, extensions}` once (first) open. */
+    this.opened = this.#opened.promise;
+    /** Settles once the stream has ended for good. */
+    this.closed = this.#closed.promise;
+    this.#ready = this.#start(list, pyodide, indexURL, openTimeout, entries);
+    this.#ready.catch((error) => this.#end(error, false));
   }
 
-  async #open(protocols, pyodide, indexURL, openTimeout) {
+  async #start(protocols, pyodide, indexURL, openTimeout, entries) {
     this.#bridge = await loadWebSocketStreaming({ pyodide, indexURL });
-    this.#py = await bridged(this.#bridge.js_open(this.url, protocols, openTimeout));
-    this.#state = this.#bridge.js_state(this.#py);
-    this.#writeLimit = this.#bridge.js_write_limit(this.#py);
-    return { protocol: this.#state.ws.protocol, extensions: this.#state.ws.extensions };
-  }
-
-  async #waitClosed() {
-    const info = await this.#bridge.js_wait_closed(this.#py);
-    this.#closeInfo = info;
-    this.#py.destroy(); // nothing of Python is needed any more: the queue is JS
-    this.#py = null;
-    if (!info.wasClean) {
-      throw new ConnectionClosedError(info.message, info.name, info.code, info.reason);
+    const options = entries.length > 0 ? entries : undefined;
+    if (!this.#reconnect) this.#event("connecting", { attempt: 1 });
+    const py = await bridged(
+      this.#bridge.js_open(this.url, protocols, openTimeout, options, this.#onEvent, this.#onConnection),
+    );
+    this.#py = py;
+    this.#writeLimit = this.#bridge.js_write_limit(py);
+    if (!this.#reconnect) {
+      this.#onConnection(this.#bridge.js_state(py));
+      this.#onEvent("open", 1, null, null, null, null, 0);
+      this.#waitClosed(py);
     }
-    return { code: info.code, reason: info.reason };
   }
 
-  #closedError() {
-    const { name, message, code, reason } = this.#closeInfo;
-    const Type = name === "ConnectionClosedOK" ? ConnectionClosedOK : ConnectionClosedError;
-    return new Type(message, name, code, reason);
+  // A new connection is open: its messages are read after those of the previous ones.
+  #onConnection = (state) => {
+    this.#states.push(state);
+    this.#newest = state;
+    this.#wakeReader();
+  };
+
+  // A state change of the Python stream (from ReconnectingStream's listener, or ours).
+  // Never throws: it is called from Python.
+  #onEvent = (type, attempt, delay, code, reason, error, flushed) => {
+    const init = { attempt, delay: delay ?? null, code: code ?? null, reason: reason ?? null, flushed };
+    init.error = error == null ? null : translate(error);
+    if (type === "connecting") {
+      this.#attempt = attempt;
+    } else if (type === "open") {
+      this.#attempt = 0;
+      this.#live = this.#newest;
+      if (!this.#opened.settled) {
+        this.#opened.settled = true;
+        const ws = this.#newest.ws;
+        this.#opened.resolve({ protocol: ws.protocol, extensions: ws.extensions });
+      }
+    } else if (type === "close") {
+      this.#end(init.error, endedCleanly(init.error));
+      return;
+    }
+    this.#event(type, init);
+  };
+
+  #event(type, init) {
+    this.dispatchEvent(new WebSocketStreamEvent(type, init));
   }
 
-  /** The socket's readyState: 0 connecting, 1 open, 2 closing, 3 closed. */
+  // The stream has ended for good: `error` is what recv() throws after the messages.
+  #end(error, clean) {
+    if (this.#final !== null) return;
+    this.#final = error;
+    if (this.#py !== null) {
+      if (this.#reconnect) this.#unsent = this.#bridge.js_unsent(this.#py);
+      this.#py.destroy(); // nothing of Python is needed any more: the queues are JS
+      this.#py = null;
+    }
+    if (!this.#opened.settled) {
+      this.#opened.settled = true;
+      this.#opened.reject(error);
+    }
+    if (clean) {
+      this.#closed.resolve({ code: error.code, reason: error.reason });
+    } else {
+      this.#closed.reject(error);
+    }
+    this.#wakeReader();
+    this.#event("close", { attempt: this.#attempt, code: error.code ?? null, reason: error.reason ?? null, error });
+  }
+
+  async #waitClosed(py) {
+    const error = await this.#bridge.js_wait_closed(py);
+    this.#end(translate(error), error.wasClean);
+  }
+
+  #wakeReader() {
+    const wake = this.#wake;
+    if (wake !== null) {
+      this.#wake = null;
+      wake();
+    }
+  }
+
+  /** 0 connecting (also while waiting to reconnect), 1 open, 2 closing, 3 closed for good. */
   get readyState() {
-    return this.#state ? this.#state.ws.readyState : 0;
+    if (this.#final !== null) return 3;
+    if (!this.#reconnect) return this.#live?.ws.readyState ?? 0;
+    if (this.#closing) return 2;
+    return this.#live?.ws.readyState === 1 ? 1 : 0;
   }
 
-  /** Bytes passed to send() that the browser has not yet put on the wire. */
+  /** Bytes passed to send() that the browser has not yet put on the wire (current connection). */
   get bufferedAmount() {
-    return this.#state ? this.#state.ws.bufferedAmount : 0;
+    return this.#live !== null ? this.#live.ws.bufferedAmount : 0;
+  }
+
+  /** Attempts since the last open: 0 while open, 1 during the first attempt. */
+  get attempt() {
+    return this.#attempt;
+  }
+
+  /** Seconds from the last heartbeat ping to its reply, on the current connection; 0 until measured. */
+  get latency() {
+    const state = this.#live;
+    return state === null || state.closeInfo !== undefined || state.latency < 0 ? 0 : state.latency / 1000;
+  }
+
+  /** Unread messages dropped so far by onOverflow "drop-oldest", over every connection. */
+  get dropped() {
+    let dropped = this.#dropped;
+    for (const state of this.#states) dropped += state.dropped;
+    return dropped;
+  }
+
+  /** Messages queued by send() while disconnected and not yet sent (0 without reconnect). */
+  get unsent() {
+    if (!this.#reconnect) return 0;
+    return this.#py !== null ? this.#bridge.js_unsent(this.#py) : this.#unsent;
   }
 
   /**
-   * Send one message. Copies: none on our side; the browser copies the bytes
-   * into its send buffer. Waits while more than 8 MiB is buffered.
+   * Send one message. Copies: none on our side when a connection is open (the
+   * browser copies the bytes into its send buffer); a binary message queued while
+   * disconnected is copied once. Waits while more than 8 MiB is buffered.
    * @param {string | ArrayBuffer | ArrayBufferView} data
+   * @returns {Promise<boolean>} true: handed to the browser; false: queued (reconnect only)
    * @throws {TypeError} data is of another type (a number, an object, a stream...)
-   * @throws {ConnectionClosed} the connection is closing or closed; nothing was sent
+   * @throws {SendQueueFull} disconnected and the send queue is full; not queued
+   * @throws {ConnectionClosed} the connection (or, with reconnect, the stream) is closing
+   *   or closed; nothing was sent
    */
   async send(data) {
     checkMessage(data);
-    await this.opened;
-    if (this.#py === null) throw this.#closedError();
-    const ws = this.#state.ws;
-    if (ws.readyState !== 1) {
-      // Closing: Python raises the ConnectionClosed that send() raises.
-      await bridged(this.#bridge.js_send(this.#py, data));
-      return;
+    if (this.#live === null && !this.#reconnect) await this.opened;
+    const live = this.#live;
+    if (live !== null && live.ws.readyState === 1 && !this.#closing) {
+      // The common case stays in JS: a call into Python only to wait for a drain.
+      live.ws.send(data);
+      if (live.ws.bufferedAmount > this.#writeLimit && this.#py !== null) {
+        await bridged(this.#bridge.js_drain(this.#py));
+      }
+      return true;
     }
-    // The common case stays in JS: a call into Python only to wait for a drain.
-    ws.send(data);
-    if (ws.bufferedAmount > this.#writeLimit) {
-      await bridged(this.#bridge.js_drain(this.#py));
-    }
+    if (this.#py === null) await this.#ready.catch(() => {});
+    if (this.#py === null) throw this.#final;
+    // Python decides: queue it (reconnect), or raise the ConnectionClosed send() raises.
+    return await bridged(this.#bridge.js_send(this.#py, this.#reconnect ? bytesOf(data) : data));
   }
 
   /**
    * The next message: a string for a text frame, the browser's own ArrayBuffer
    * for a binary frame (not copied). Messages received before a close are all
-   * returned before it throws.
+   * returned before it throws; with reconnect, every connection's in turn.
    * @returns {Promise<string | ArrayBuffer>}
    * @throws {ConnectionClosedOK} closed cleanly and nothing is left to read
-   * @throws {ConnectionClosedError} closed with an error and nothing is left to read
+   * @throws {ConnectionClosedError} closed with an error (PayloadTooBig, QueueOverflow,
+   *   ReconnectFailed...) and nothing is left to read
    * @throws {ConcurrencyError} another recv() is still waiting
    */
   recv() {
     // A message already here costs one resolved promise, not an async call's ticks.
-    const state = this.#state;
-    if (state !== null && state.size !== 0) return Promise.resolve(state.shift());
+    const state = this.#states[0];
+    if (state !== undefined && state.size !== 0) return Promise.resolve(state.shift());
     return this.#recvWhenReady();
   }
 
   async #recvWhenReady() {
-    if (this.#state === null) await this.opened;
-    const state = this.#state;
-    if (state.size === 0) {
-      if (this.#py === null) throw this.#closedError();
-      if (this.#waiting) {
-        throw new ConcurrencyError(
-          "cannot wait for a message while another coroutine is already waiting for one",
-          "ConcurrencyError",
-        );
-      }
-      if (state.closeInfo === undefined) {
-        // Woken by the socket's own message or close handler: no trip through Python.
-        this.#waiting = true;
-        try {
-          await new Promise((resolve) => { state.notify = resolve; });
-        } finally {
-          this.#waiting = false;
-        }
-      }
-      if (state.size === 0) {
-        // Closed with nothing left: Python raises the right ConnectionClosed.
-        if (this.#py === null) throw this.#closedError();
-        await bridged(this.#bridge.js_wait_message(this.#py));
-      }
+    if (this.#waiting) {
+      throw new ConcurrencyError(
+        "cannot wait for a message while another coroutine is already waiting for one",
+        "ConcurrencyError",
+      );
     }
-    return state.shift();
+    this.#waiting = true;
+    try {
+      while (true) {
+        const state = this.#states[0];
+        if (state !== undefined) {
+          if (state.size !== 0) return state.shift();
+          if (state.closeInfo === undefined) {
+            // Woken by the socket's own message or close handler: no trip through Python.
+            await new Promise((resolve) => {
+              state.notify = resolve;
+            });
+            continue;
+          }
+          // Closed and read to its end: on to the next connection, or the end.
+          this.#states.shift();
+          this.#dropped += state.dropped;
+          continue;
+        }
+        if (this.#final !== null) throw this.#final;
+        await new Promise((resolve) => {
+          this.#wake = resolve;
+        });
+      }
+    } finally {
+      this.#waiting = false;
+    }
   }
 
-  /** Yield messages until the connection closes; ends quietly on a clean close. */
+  /** Yield messages until the stream ends; ends quietly on a clean close. */
   async *[Symbol.asyncIterator]() {
     while (true) {
       try {
@@ -276,7 +669,8 @@ export class WebSocketStream {
   }
 
   /**
-   * Close the connection and wait until it is closed. Closing twice is harmless.
+   * Close the connection (with reconnect: stop reconnecting) and wait until it is
+   * closed. Closing twice is harmless.
    * @param {number} code 1000 or 3000-4999
    * @param {string} reason at most 123 bytes of UTF-8
    * @throws {TypeError} code is not an integer or reason not a string
@@ -285,11 +679,12 @@ export class WebSocketStream {
   async close(code = 1000, reason = "") {
     checkClose(code, reason);
     try {
-      await this.opened;
+      await (this.#reconnect ? this.#ready : this.opened);
     } catch {
       return; // never opened: nothing to close
     }
-    if (this.#py !== null) {
+    if (this.#py !== null && this.#final === null) {
+      this.#closing = true;
       await bridged(this.#bridge.js_close(this.#py, code, reason));
     }
     await this.closed.catch(() => {});

@@ -72,6 +72,9 @@ class WebSocketServer:
       /drop[?n=]               sends n messages, then drops TCP without a close frame (1006)
       /reject                  refuses the handshake with HTTP 403
       /chat                    like /echo, negotiating the subprotocols "chat" or "superchat"
+      /flaky?id=[&n=]          the first connection with this id sends n messages, then drops TCP
+                               (1006); later ones echo, and record what they get: received(id)
+      /pong                    like /echo, but answers "ping" with "pong", then "after-pong"
     Every connection may carry `id=...`; `close_received(id)` then returns the
     close code and reason the server received from that client.
     """
@@ -79,6 +82,7 @@ class WebSocketServer:
     def __init__(self) -> None:
         self._closes: dict[str, tuple[int | None, str | None]] = {}
         self._closes_changed = threading.Condition()
+        self._flaky: dict[str, list[str | bytes]] = {}  # id -> what its later connections got
         self._loop = asyncio.new_event_loop()
         started = threading.Event()
         self._stop: asyncio.Future[None] | None = None
@@ -185,3 +189,25 @@ class WebSocketServer:
         await self._numbered(ws, query)
         await asyncio.sleep(0.05)  # let the messages leave before the cable is cut
         ws.transport.abort()
+
+    async def _route_flaky(self, ws: ServerConnection, query: dict[str, str]) -> None:
+        received = self._flaky.get(query["id"])
+        if received is None:
+            self._flaky[query["id"]] = []
+            await self._route_drop(ws, query)
+            return
+        async for message in ws:
+            received.append(message)
+            await ws.send(message)
+
+    def received(self, id: str) -> list[str | bytes]:
+        """What the connections of /flaky?id=... after the first one received, in order."""
+        return list(self._flaky.get(id, ()))
+
+    async def _route_pong(self, ws: ServerConnection, query: dict[str, str]) -> None:
+        async for message in ws:
+            if message == "ping":
+                await ws.send("pong")
+                await ws.send("after-pong")
+            else:
+                await ws.send(message)

@@ -1,27 +1,40 @@
 """The bridge that ``js/websocket_streaming.js`` (the JS facade) calls into.
 
 Each function takes or returns JS values the ES module understands; the
-connection logic is the Python stream's (``connect``, ``WebSocketStream``).
+connection logic is the Python core's (``connect``, ``WebSocketStream``,
+``ReconnectingStream``): the facade checks JS types and moves JS values.
 
 A Python exception raised into JS arrives as a PythonError carrying a
 traceback, so the bridge never raises: on failure it *returns* a plain JS
 Error whose ``name`` is the Python exception's class name and whose
 ``message`` is its str(), with ``code`` and ``reason`` for a closed
-connection. The ES module turns it into one of its error classes. No
-traceback or PyProxy reaches JS.
+connection and the subclasses' own fields (``size``, ``maxSize``,
+``attempts``, ``unsent``...). The ES module turns it into one of its error
+classes. No traceback or PyProxy reaches JS. A JS error (thrown by the
+``onConnect`` hook) is handed back as the very JS object.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from pyodide.ffi import to_js
+from pyodide.ffi import JsBuffer, JsException, jsnull, to_js
 
 from .browser import BrowserTransport, js_helpers
 from .client import connect
 from .connection import WebSocketStream
-from .exceptions import ConnectionClosed, InvalidCloseCode, WebSocketError
-from .protocol import closed_exception
+from .exceptions import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    InvalidCloseCode,
+    PayloadTooBig,
+    QueueOverflow,
+    ReconnectFailed,
+    WebSocketError,
+)
+from .protocol import Heartbeat, State
+from .reconnect import ReconnectingStream, StateEvent
 
 __all__ = [
     "js_close",
@@ -29,17 +42,69 @@ __all__ = [
     "js_open",
     "js_send",
     "js_state",
+    "js_unsent",
     "js_wait_closed",
-    "js_wait_message",
     "js_write_limit",
 ]
 
+#: The write limit of the facade's streams: send() waits for a drain above it.
+WRITE_LIMIT = 8 << 20
+
+#: The facade's option names (camelCase) -> connect()'s keywords.
+OPTION_NAMES = {
+    "closeTimeout": "close_timeout",
+    "maxSize": "max_size",
+    "maxQueue": "max_queue",
+    "maxQueueBytes": "max_queue_bytes",
+    "onOverflow": "on_overflow",
+    "heartbeat": "heartbeat",
+    "idleTimeout": "idle_timeout",
+    "reconnect": "reconnect",
+    "minDelay": "min_delay",
+    "maxDelay": "max_delay",
+    "factor": "factor",
+    "maxRetries": "max_retries",
+    "sendQueue": "send_queue",
+    "sendQueueBytes": "send_queue_bytes",
+    "onConnect": "on_connect",
+}
+
+#: ``heartbeat: {interval, timeout, ping, pong}`` -> Heartbeat's fields.
+HEARTBEAT_NAMES = {"interval": "interval", "timeout": "timeout", "ping": "ping", "pong": "pong"}
+
+Stream = WebSocketStream | ReconnectingStream
+
 
 def _js_error(exc: BaseException) -> Any:
-    make_error = js_helpers().makeError
+    if isinstance(exc, JsException):
+        return exc  # a JS error (from the onConnect hook): JS gets its own object back
     if isinstance(exc, ConnectionClosed):
-        return make_error(type(exc).__name__, str(exc), exc.code, exc.reason)
-    return make_error(type(exc).__name__, str(exc))
+        error = js_helpers().makeError(type(exc).__name__, str(exc), exc.code, exc.reason)
+    else:
+        error = js_helpers().makeError(type(exc).__name__, str(exc))
+    if isinstance(exc, PayloadTooBig):
+        error.size, error.maxSize = exc.size, exc.max_size
+    elif isinstance(exc, QueueOverflow):
+        (error.messages, error.bytes), (error.maxQueue, error.maxQueueBytes) = exc.size, exc.limit
+    elif isinstance(exc, ReconnectFailed):
+        error.attempts = exc.attempts
+        error.unsent = to_js([_js_message(m) for m in exc.unsent])
+    return error
+
+
+def _js_message(message: str | bytes) -> Any:
+    """A queued message for JS: the str, or an ArrayBuffer holding a copy of the bytes."""
+    return message if isinstance(message, str) else to_js(message).buffer
+
+
+def _py(value: Any) -> Any:
+    """An option value from JS: null -> None, a Uint8Array -> bytes (copied once);
+    strings, numbers, booleans and JS functions as they come."""
+    if value is None or value is jsnull:
+        return None
+    if isinstance(value, JsBuffer):
+        return value.to_bytes()
+    return value
 
 
 def _transport(stream: WebSocketStream) -> BrowserTransport:
@@ -48,12 +113,85 @@ def _transport(stream: WebSocketStream) -> BrowserTransport:
     return transport
 
 
-async def js_open(url: str, protocols: Any, open_timeout: float | None) -> Any:
-    """Open a stream for JS: the WebSocketStream, or a JS Error for what ``connect()`` raises."""
+def _hook(js_hook: Any) -> Callable[[WebSocketStream], Any]:
+    """``on_connect`` for a JS hook: ``js_hook(state)`` returns a promise (the ES module
+    wraps the app's hook, giving it a small object that sends on this connection)."""
+
+    async def on_connect(conn: WebSocketStream) -> None:
+        try:
+            await js_hook(_transport(conn).js_state)
+        except JsException:
+            if conn.state is not State.OPEN:  # dropped during the hook: retry, as a drop
+                raise ConnectionClosedError(
+                    1006, "the connection closed during onConnect"
+                ) from None
+            raise
+
+    return on_connect
+
+
+def _options(entries: Any) -> dict[str, Any]:
+    """``[[camelCaseName, value], ...]`` (checked by the ES module) -> connect()'s keywords."""
+    options: dict[str, Any] = {}
+    for name, value in entries:
+        value = _py(value)
+        if name == "heartbeat" and value is not None:
+            value = Heartbeat(**{HEARTBEAT_NAMES[k]: _py(v) for k, v in value})
+        elif name == "onConnect" and value is not None:
+            value = _hook(value)
+        options[OPTION_NAMES[name]] = value
+    return options
+
+
+async def js_open(
+    url: str,
+    protocols: Any,
+    open_timeout: float | None,
+    options: Any = None,
+    on_event: Any = None,
+    on_connection: Any = None,
+) -> Any:
+    """Open a stream for JS: a WebSocketStream once open, or a JS Error for what
+    ``connect()`` raises.
+
+    With ``reconnect`` in ``options``, returns the ReconnectingStream at once:
+    ``on_event(type, attempt, delay, code, reason, error, flushed)`` is called on
+    each of its StateEvents, and ``on_connection(state)`` with the JS state of each
+    connection as soon as it opens (JS then reads that connection's messages
+    itself, so the stream keeps no reference to it for its own ``recv()``).
+    """
     try:
-        return await connect(url, subprotocols=list(protocols), open_timeout=open_timeout)
-    except (WebSocketError, TimeoutError) as exc:
+        kwargs = {} if _py(options) is None else _options(options)
+        opener = connect(
+            url,
+            subprotocols=list(protocols),
+            open_timeout=open_timeout,
+            write_limit=WRITE_LIMIT,
+            **kwargs,
+        )
+        if not opener.reconnect:
+            return await opener
+        # Not `await opener`, which returns after the first open: the listeners must
+        # see that connection's JS state and events from the start.
+        stream = ReconnectingStream(
+            opener._open, lifecycle=opener._lifecycle(), **opener.reconnect_options
+        )
+    except (WebSocketError, TimeoutError, TypeError, ValueError) as exc:
         return _js_error(exc)
+
+    def forward(event: StateEvent) -> None:
+        error = None if event.error is None else _js_error(event.error)
+        on_event(
+            event.type, event.attempt, event.delay, event.code, event.reason, error, event.flushed
+        )
+
+    def follow(conn: WebSocketStream) -> None:
+        stream._readers.remove(conn)  # JS reads it; Python's recv() never will
+        on_connection(_transport(conn).js_state)
+
+    stream.add_listener(forward)
+    stream.connection_listeners.append(follow)
+    return stream
 
 
 def js_state(stream: WebSocketStream) -> Any:
@@ -61,35 +199,51 @@ def js_state(stream: WebSocketStream) -> Any:
     return _transport(stream).js_state
 
 
-async def js_drain(stream: WebSocketStream) -> Any:
+async def js_drain(stream: Stream) -> Any:
     """Wait until the send buffer drains as ``send()`` does: None, or a JS Error for
-    ConnectionClosed (the facade sends by itself and calls this only over the limit)."""
+    ConnectionClosed (the facade sends by itself and calls this only over the limit).
+    For a reconnecting stream, waits on its current connection; a drop while waiting
+    is not an error (the browser took the message: at most once)."""
     try:
-        await stream._drain()
+        if isinstance(stream, ReconnectingStream):
+            live = stream.connection
+            if live is not None:
+                try:
+                    await live._drain()
+                except ConnectionClosed:
+                    pass
+        else:
+            await stream._drain()
     except WebSocketError as exc:
         return _js_error(exc)
     return None
 
 
-def js_write_limit(stream: WebSocketStream) -> int:
+def js_write_limit(stream: Stream) -> int:
     """The stream's write limit, for the facade's own check after each send."""
-    return stream._write_limit
+    return stream._write_limit if isinstance(stream, WebSocketStream) else WRITE_LIMIT
 
 
-async def js_wait_message(stream: WebSocketStream) -> Any:
-    """Wait until the JS queue holds a message: None, or a JS Error for what ``recv()`` raises."""
+def js_unsent(stream: ReconnectingStream) -> int:
+    """How many messages wait in a reconnecting stream's send queue."""
+    return len(stream.unsent)
+
+
+async def js_send(stream: Stream, data: Any) -> Any:
+    """Send a JS string, ArrayBuffer or view.
+
+    WebSocketStream: hands that JS object itself to the browser (nothing is
+    copied on our side), then waits for the send buffer to drain as ``send()``
+    does; returns True, or a JS Error for ConnectionClosed.
+
+    ReconnectingStream (the facade calls this when no connection is open):
+    ``ReconnectingStream.send`` with a ``str``, or ``bytes`` copied once from the
+    Uint8Array JS passes; returns True (sent) or False (queued), or a JS Error
+    for SendQueueFull or ConnectionClosed.
+    """
     try:
-        await stream.wait_message()
-    except WebSocketError as exc:
-        return _js_error(exc)
-    return None
-
-
-async def js_send(stream: WebSocketStream, data: Any) -> Any:
-    """Send a JS string, ArrayBuffer or view, handing that JS object itself to the browser
-    (nothing is copied on our side), then wait for the send buffer to drain as ``send()``
-    does. None, or a JS Error for ConnectionClosed."""
-    try:
+        if isinstance(stream, ReconnectingStream):
+            return await stream.send(data if isinstance(data, str) else data.to_bytes())
         stream._check_writable()
         transport = _transport(stream)
         transport._ws.send(data)
@@ -97,11 +251,12 @@ async def js_send(stream: WebSocketStream, data: Any) -> Any:
             await stream._drain()
     except WebSocketError as exc:
         return _js_error(exc)
-    return None
+    return True
 
 
-async def js_close(stream: WebSocketStream, code: int, reason: str) -> Any:
-    """Close and wait for the close: None, or a JS Error for InvalidCloseCode."""
+async def js_close(stream: Stream, code: int, reason: str) -> Any:
+    """Close and wait for the close (a reconnecting stream stops reconnecting): None, or
+    a JS Error for InvalidCloseCode."""
     try:
         await stream.close(code, reason)
     except InvalidCloseCode as exc:
@@ -110,10 +265,11 @@ async def js_close(stream: WebSocketStream, code: int, reason: str) -> Any:
 
 
 async def js_wait_closed(stream: WebSocketStream) -> Any:
-    """Wait for the close; return a JS object ``{name, message, code, reason, wasClean}``
-    describing it, ``name`` being ConnectionClosedOK or ConnectionClosedError."""
+    """Wait for the close; return the JS Error ``recv()`` raises from then on
+    (ConnectionClosedOK, ConnectionClosedError, PayloadTooBig, QueueOverflow), with
+    ``wasClean``: whether a closing handshake took place."""
     await stream.wait_closed()
-    code, reason, clean = _transport(stream).close_info or (1006, "", False)
-    exc = closed_exception(code, reason, clean)
-    info = {"name": type(exc).__name__, "message": str(exc), "code": code, "reason": reason}
-    return to_js(info | {"wasClean": clean}, dict_converter=js_helpers().fromEntries)
+    info = _transport(stream).close_info or (1006, "", False)
+    error = _js_error(stream.closed_exception())
+    error.wasClean = info[2] and stream._transport.fault is None
+    return error
