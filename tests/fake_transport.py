@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import re
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -78,12 +79,14 @@ def run_in_loop(
     """Run ``main()`` in a fresh event loop; fail if a callback raised inside the loop.
 
     asyncio only logs an exception raised by a callback or a forgotten task
-    ("Task exception was never retrieved"); here it fails the test.
+    ("Task exception was never retrieved", "Task was destroyed but it is
+    pending"); here it fails the test.
     """
     errors: list[dict[str, Any]] = []
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.get_loop().set_exception_handler(lambda loop, context: errors.append(context))
         runner.run(main())
+    gc.collect(1)  # a forgotten task reports its exception when freed (young objects: cheap)
     if errors:
         raise AssertionError(
             "the event loop caught errors: "

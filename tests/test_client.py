@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 
 import pytest
 from fake_transport import FakeFactory as Factory
-from fake_transport import async_test, real_sleep
+from fake_transport import async_test, exactly, real_sleep
 from websocket_streaming import (
     ConnectionClosedError,
     ConnectionClosedOK,
     ConnectionFailed,
     InvalidURI,
+    ReconnectingStream,
     State,
     WebSocketError,
     WebSocketStream,
@@ -407,3 +409,79 @@ def test_connect_opens_nothing_until_used():
     factory = Factory()
     connect(URL, transport_factory=factory)
     assert factory.calls == []
+
+
+# -- options ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "exc_type", "message"),
+    [
+        ("open_timeout", -1, ValueError, "open_timeout must be a finite number >= 0, not -1"),
+        (
+            "open_timeout",
+            "10",
+            TypeError,
+            "open_timeout must be a number of seconds or None, not str",
+        ),
+        (
+            "close_timeout",
+            math.nan,
+            ValueError,
+            "close_timeout must be a finite number >= 0, not nan",
+        ),
+        ("write_limit", None, TypeError, "write_limit must be an int, not NoneType"),
+        ("max_size", -1, ValueError, "max_size must be >= 0, not -1"),
+        ("max_queue", True, TypeError, "max_queue must be an int or None, not bool"),
+        ("max_queue_bytes", 1.5, TypeError, "max_queue_bytes must be an int or None, not float"),
+        (
+            "on_overflow",
+            "x",
+            ValueError,
+            "on_overflow must be one of ('close', 'drop-oldest'), not 'x'",
+        ),
+        ("heartbeat", 30, TypeError, "heartbeat must be a Heartbeat or None, not int"),
+        (
+            "idle_timeout",
+            math.inf,
+            ValueError,
+            "idle_timeout must be a finite number >= 0, not inf",
+        ),
+        ("min_delay", None, TypeError, "min_delay must be a number of seconds, not NoneType"),
+        ("min_delay", -1, ValueError, "min_delay must be a finite number >= 0, not -1"),
+        ("max_delay", math.nan, ValueError, "max_delay must be a finite number >= 0, not nan"),
+        ("max_delay", 0.1, ValueError, "max_delay (0.1) must not be below min_delay (0.5)"),
+        ("factor", True, TypeError, "factor must be a number of seconds, not bool"),
+        ("factor", 0.9, ValueError, "factor must be at least 1, not 0.9"),
+        ("max_retries", -1, ValueError, "max_retries must be >= 0, not -1"),
+        ("max_retries", 2.0, TypeError, "max_retries must be an int or None, not float"),
+        ("send_queue", None, TypeError, "send_queue must be an int, not NoneType"),
+        ("send_queue", -1, ValueError, "send_queue must be >= 0, not -1"),
+        ("send_queue_bytes", "1", TypeError, "send_queue_bytes must be an int, not str"),
+    ],
+    ids=repr,
+)
+def test_connect_validates_options_at_once(option, value, exc_type, message):
+    """connect() raises the exact TypeError/ValueError for a bad option before opening anything."""
+    factory = Factory()
+    with pytest.raises(exc_type, match=exactly(message)):
+        connect(URL, transport_factory=factory, **{option: value})
+    assert factory.calls == []
+
+
+@async_test
+async def test_async_for_refuses_reconnect():
+    """async for ws in connect(reconnect=True) raises TypeError: it reconnects already."""
+    with pytest.raises(TypeError, match="reconnects already"):
+        async for _ in connect(URL, reconnect=True, transport_factory=Factory()):
+            pass
+
+
+@async_test
+async def test_reconnect_true_returns_a_reconnecting_stream():
+    """await connect(reconnect=True) returns a ReconnectingStream once the first connection opens."""
+    factory = Factory("fail")
+    ws = await connect(URL, reconnect=True, min_delay=0.01, transport_factory=factory)
+    assert isinstance(ws, ReconnectingStream)
+    assert ws.state is State.OPEN and len(factory.calls) == 2
+    await ws.close()

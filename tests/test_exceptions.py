@@ -18,6 +18,10 @@ from websocket_streaming.exceptions import (
     ConnectionFailed,
     InvalidCloseCode,
     InvalidURI,
+    PayloadTooBig,
+    QueueOverflow,
+    ReconnectFailed,
+    SendQueueFull,
     WebSocketError,
     describe_close,
 )
@@ -147,3 +151,60 @@ def test_exceptions_pickle_and_copy(exc):
         assert clone.args == exc.args
         if isinstance(exc, ConnectionClosed):
             assert (clone.code, clone.reason) == (exc.code, exc.reason)
+
+
+# -- the exceptions for limits and reconnection ------------------------------------------
+
+
+def test_payload_too_big():
+    """PayloadTooBig is a 1009 ConnectionClosedError with the size and the limit."""
+    exc = PayloadTooBig(11, 10)
+    assert isinstance(exc, ConnectionClosedError)
+    assert (exc.size, exc.max_size, exc.code) == (11, 10, 1009)
+    assert exc.reason == "message of 11 bytes is over max_size=10"
+    assert (
+        str(exc)
+        == "connection closed: 1009 (message too big) 'message of 11 bytes is over max_size=10'"
+    )
+
+
+def test_queue_overflow():
+    """QueueOverflow is a 1008 ConnectionClosedError with what was held and the bounds."""
+    exc = QueueOverflow((3, 120), (3, None))
+    assert isinstance(exc, ConnectionClosedError)
+    assert (exc.size, exc.limit, exc.code) == ((3, 120), (3, None), 1008)
+    assert exc.reason == (
+        "the reader fell behind: 3 messages / 120 bytes unread; max_queue=3, max_queue_bytes=None"
+    )
+
+
+def test_reconnect_failed():
+    """ReconnectFailed is a 1006 ConnectionClosedError with the attempts and a copy of unsent."""
+    unsent: list[str | bytes] = ["a", b"b"]
+    exc = ReconnectFailed(4, unsent)
+    unsent.append("c")
+    assert isinstance(exc, ConnectionClosedError)
+    assert (exc.attempts, exc.unsent, exc.code) == (4, ["a", b"b"], 1006)
+    assert exc.reason == "gave up after 4 failed attempts to reconnect"
+    assert ReconnectFailed(1).unsent == []
+
+
+def test_send_queue_full_is_a_buffer_error():
+    """SendQueueFull is a BufferError, not a ConnectionClosed: the stream is still usable."""
+    exc = SendQueueFull("full")
+    assert isinstance(exc, BufferError) and isinstance(exc, WebSocketError)
+    assert not isinstance(exc, ConnectionClosed)
+    assert str(exc) == "full"
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [PayloadTooBig(11, 10), QueueOverflow((3, 120), (3, 100)), ReconnectFailed(4, ["a", b"b"])],
+    ids=lambda e: type(e).__name__,
+)
+def test_new_exceptions_pickle_with_their_attributes(exc):
+    """The limit and reconnect exceptions survive pickling and copying with every attribute."""
+    for clone in (pickle.loads(pickle.dumps(exc)), copy.copy(exc)):
+        assert type(clone) is type(exc)
+        assert vars(clone) == vars(exc)
+        assert str(clone) == str(exc)

@@ -641,3 +641,21 @@ def test_bad_backoff_options_raise_at_once():
             )
 
     asyncio.run(main())
+
+
+@fake_clock_test
+async def test_policy_error_ends_the_stream():
+    """A retry policy that raises ends the stream: recv() raises its error, nothing hangs."""
+
+    def policy(exc: BaseException) -> bool:
+        raise KeyError("policy bug")
+
+    factory = FakeFactory()
+    stream, recorder = start(factory, process_exception=policy)
+    await recorder.wait("open")
+    factory.transports[0].fail()
+    event = await recorder.wait("close")
+    assert isinstance(event.error, KeyError)
+    with pytest.raises(KeyError, match="policy bug"):
+        await stream.recv()
+    assert stream.state is State.CLOSED

@@ -8,7 +8,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Seque
 from types import TracebackType
 from typing import Any
 
-from .connection import DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_SIZE, Transport, WebSocketStream
+from .connection import (
+    DEFAULT_MAX_QUEUE_BYTES,
+    DEFAULT_MAX_SIZE,
+    Transport,
+    WebSocketStream,
+    _check_options,
+)
 from .exceptions import WebSocketError
 from .protocol import (
     Heartbeat,
@@ -149,6 +155,7 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
             heartbeat=heartbeat,
             idle_timeout=idle_timeout,
         )
+        _check_options(**self.options)  # before any socket is made
         self.process_exception = process_exception
         self.reconnect = reconnect
         self.backoff = (min_delay, max_delay, factor)

@@ -170,6 +170,32 @@ class Transport(Protocol):
         ...
 
 
+def _check_options(
+    *,
+    write_limit: object,
+    close_timeout: object,
+    max_size: object,
+    max_queue: object,
+    max_queue_bytes: object,
+    on_overflow: object,
+    heartbeat: object,
+    idle_timeout: object,
+) -> None:
+    """Check a stream's options (also done by ``connect()`` before it opens anything)."""
+    check_count("write_limit", write_limit, allow_none=False)
+    check_seconds("close_timeout", close_timeout)
+    check_count("max_size", max_size)
+    check_count("max_queue", max_queue)
+    check_count("max_queue_bytes", max_queue_bytes)
+    check_seconds("idle_timeout", idle_timeout)
+    if on_overflow not in OVERFLOW_POLICIES:
+        raise ValueError(f"on_overflow must be one of {OVERFLOW_POLICIES}, not {on_overflow!r}")
+    if heartbeat is not None and not isinstance(heartbeat, Heartbeat):
+        raise TypeError(f"heartbeat must be a Heartbeat or None, not {type(heartbeat).__name__}")
+    if idle_timeout == 0:
+        raise ValueError("idle_timeout must be > 0 (or None for no idle timeout)")
+
+
 class WebSocketStream:
     """An open WebSocket connection, read with ``recv()`` or ``async for``.
 
@@ -199,20 +225,16 @@ class WebSocketStream:
         heartbeat: Heartbeat | None = None,
         idle_timeout: float | None = None,
     ) -> None:
-        check_count("write_limit", write_limit, allow_none=False)
-        check_seconds("close_timeout", close_timeout)
-        check_count("max_size", max_size)
-        check_count("max_queue", max_queue)
-        check_count("max_queue_bytes", max_queue_bytes)
-        check_seconds("idle_timeout", idle_timeout)
-        if on_overflow not in OVERFLOW_POLICIES:
-            raise ValueError(f"on_overflow must be one of {OVERFLOW_POLICIES}, not {on_overflow!r}")
-        if heartbeat is not None and not isinstance(heartbeat, Heartbeat):
-            raise TypeError(
-                f"heartbeat must be a Heartbeat or None, not {type(heartbeat).__name__}"
-            )
-        if idle_timeout == 0:
-            raise ValueError("idle_timeout must be > 0 (or None for no idle timeout)")
+        _check_options(
+            write_limit=write_limit,
+            close_timeout=close_timeout,
+            max_size=max_size,
+            max_queue=max_queue,
+            max_queue_bytes=max_queue_bytes,
+            on_overflow=on_overflow,
+            heartbeat=heartbeat,
+            idle_timeout=idle_timeout,
+        )
         self._url = url
         self._transport = transport
         self._write_limit = write_limit

@@ -404,7 +404,12 @@ class ReconnectingStream:
                 self._attempt = attempt + 1
                 if isinstance(failure, ConnectionClosed):
                     self._last_close = failure
-                if not self._should_retry(failure):
+                try:
+                    retry = self._should_retry(failure)
+                except Exception as exc:  # a bug in the policy ends the stream, loudly
+                    self._finish(exc)
+                    return
+                if not retry:
                     self._finish(failure)
                     return
                 if self._max_retries is not None and attempt > self._max_retries:
