@@ -316,6 +316,8 @@ def test_types_check_with_tsc(tmp_path: Path):
     (tmp_path / "usage.ts").write_text(
         """
 import { WebSocketStream, ConnectionClosed, type Message } from "./websocket_streaming.js";
+import { PayloadTooBig, QueueOverflow, ReconnectFailed, SendQueueFull, WebSocketStreamEvent,
+         type Connection } from "./websocket_streaming.js";
 async function main(): Promise<number> {
   const ws = new WebSocketStream("ws://127.0.0.1:8765", { protocols: ["chat"], openTimeout: 5 });
   const { protocol } = await ws.opened;
@@ -329,13 +331,33 @@ async function main(): Promise<number> {
   const { code, reason } = await ws.closed;
   return protocol.length + code + reason.length;
 }
+async function resilient(): Promise<number> {
+  const ws = new WebSocketStream("ws://127.0.0.1:8765", {
+    reconnect: { minDelay: 0.1, maxRetries: 5 }, closeTimeout: null, maxSize: 1 << 20, maxQueue: 100,
+    onOverflow: "drop-oldest", idleTimeout: 30, sendQueue: 10, sendQueueBytes: 1 << 16,
+    heartbeat: { interval: 20, ping: new Uint8Array([1]), pong: (data: Message) => data === "pong" },
+    onConnect: async (conn: Connection) => { await conn.send("auth"); },
+  });
+  ws.addEventListener("reconnecting", (e) => { const d: number | null = e.delay; const err: Error | null = e.error; });
+  ws.addEventListener("open", (e: WebSocketStreamEvent) => { const n: number = e.flushed; });
+  const sent: boolean = await ws.send("x");
+  try { await ws.recv(); } catch (e) {
+    if (e instanceof ReconnectFailed) return e.attempts + e.unsent.length;
+    if (e instanceof PayloadTooBig) return e.size - e.maxSize;
+    if (e instanceof QueueOverflow) return e.messages;
+    if (e instanceof SendQueueFull) return 0;
+  }
+  return ws.attempt + ws.latency + ws.dropped + ws.unsent + (sent ? 1 : 0);
+}
 main();
+resilient();
 """
     )
     bad = tmp_path / "bad.ts"
     bad.write_text(
         'import { WebSocketStream } from "./websocket_streaming.js";\n'
         'const ws = new WebSocketStream("ws://x");\nws.send(42);\n'
+        'new WebSocketStream("ws://x", { onOverflow: "drop-newest" });\n'
     )
     common = [
         "--strict",
@@ -353,3 +375,4 @@ main();
     assert ok.returncode == 0, ok.stdout + ok.stderr
     wrong = subprocess.run([str(tsc), *common, str(bad)], capture_output=True, text=True)
     assert wrong.returncode != 0 and "number" in wrong.stdout, "tsc must reject send(42)"
+    assert "drop-newest" in wrong.stdout, "tsc must reject an unknown onOverflow"

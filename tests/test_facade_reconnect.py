@@ -157,24 +157,26 @@ def test_payload_too_big(py, ws_url):
 
 
 def test_queue_overflow(py, ws_url):
-    """onOverflow "close" with maxQueue: 5: the 5 that fit are read, then QueueOverflow (1008)."""
+    """onOverflow "close" with maxQueueBytes: 50: the 5 messages of 10 bytes that fit are read,
+    then QueueOverflow (1008). (A bound in bytes: the native backend never overflows a count.)"""
     out = run(
         py,
         """
-        const ws = new M.WebSocketStream(arg + "/send?n=20", { pyodide, maxQueue: 5 });
+        const ws = new M.WebSocketStream(arg + "/send?n=20&size=10", { pyodide, maxQueueBytes: 50 });
         const closed = await fails(within(ws.closed, 10, "closed"));
         const got = [];
         for (let i = 0; i < 5; i++) got.push(await ws.recv());
         const raw = await ws.recv().catch((e) => e);
-        return { closed, got, name: raw.name, code: raw.code, messages: raw.messages, maxQueue: raw.maxQueue,
+        return { closed, got, name: raw.name, code: raw.code, messages: raw.messages, bytes: raw.bytes, maxQueue: raw.maxQueue,
                  maxQueueBytes: raw.maxQueueBytes, is: raw instanceof M.QueueOverflow };
         """,
         ws_url,
     )
     assert out["closed"]["ctor"] == "QueueOverflow"
-    assert out["got"] == ["0", "1", "2", "3", "4"]
+    assert out["got"] == [str(i).ljust(10, ".") for i in range(5)]
     assert out["name"] == "QueueOverflow" and out["code"] == 1008 and out["is"]
-    assert out["messages"] == 5 and out["maxQueue"] == 5 and out["maxQueueBytes"] == 64 << 20
+    assert out["messages"] == 5 and out["bytes"] == 50
+    assert out["maxQueue"] is None and out["maxQueueBytes"] == 50
 
 
 def test_drop_oldest(py, ws_url):
