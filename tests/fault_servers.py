@@ -116,16 +116,21 @@ class RestartableServer:
                        with JSON of every message this id sent us, across
                        connections, in the order they arrived.
       /pong            answers "ping" with "pong", echoes anything else.
-      /flood?size=[&count=][&close]
+      /flood?size=[&count=][&close][&id=]
                        sends numbered text messages of `size` characters as fast as
                        it can: `count` of them then a clean close (with `close`),
-                       or until the client goes (at most 1 GiB).
+                       or until the client goes (at most 1 GiB). With `id`, counts
+                       the bytes of the messages whose send() returned (handed to
+                       the kernel, but for the library's 32 KiB write buffer) in
+                       ``flooded[id]``.
+      /flooded?id=     answers with ``flooded[id]`` (a number, as text), then closes.
       /big?size=       sends "a", "b", a message of `size` bytes, then "after".
     """
 
     def __init__(self) -> None:
         self._thread = _LoopThread()
         self.received: dict[str, list[str]] = defaultdict(list)
+        self.flooded: dict[str, int] = defaultdict(int)
         self._connections: dict[str, int] = defaultdict(int)
         self._live: set[ServerConnection] = set()
         self.port = 0
@@ -149,7 +154,7 @@ class RestartableServer:
     async def _handler(self, ws: ServerConnection) -> None:
         self._live.add(ws)
         url = urlsplit(ws.request.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         route: Callable[[ServerConnection, dict[str, str]], Coroutine[Any, Any, None]] = getattr(
             self, "_route_" + url.path.strip("/")
         )
@@ -182,11 +187,18 @@ class RestartableServer:
     async def _route_flood(self, ws: ServerConnection, query: dict[str, str]) -> None:
         size = int(query.get("size", 1024))
         count = int(query.get("count", (1 << 30) // size))
+        key = query.get("id")
         for i in range(count):
             await ws.send(str(i).ljust(size, "."))
+            if key is not None:
+                self.flooded[key] += size
         if "close" in query:
             await ws.close(1000, "done")
         await ws.wait_closed()
+
+    async def _route_flooded(self, ws: ServerConnection, query: dict[str, str]) -> None:
+        await ws.send(str(self.flooded[query["id"]]))
+        await ws.close()
 
     async def _route_big(self, ws: ServerConnection, query: dict[str, str]) -> None:
         for message in (b"a", b"b", b"x" * int(query["size"]), b"after"):
