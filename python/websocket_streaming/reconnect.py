@@ -441,11 +441,16 @@ class ReconnectingStream:
             while self._queue:  # send() appends while we flush: the order holds
                 if conn.state is not State.OPEN:
                     break
-                message = self._queue[0]
-                await conn.send(message)  # raises if not open: the message stays queued
-                self._queue.popleft()
+                # OPEN: send() hands the message to the browser before it awaits anything,
+                # so it leaves the queue now; a drop while draining may lose it (at most
+                # once), it is never sent twice.
+                message = self._queue.popleft()
                 self._queued_bytes -= _size(message)
                 flushed += 1
+                try:
+                    await conn.send(message)
+                except ConnectionClosed:
+                    break
             if conn.state is State.OPEN:
                 self._live = conn
                 attempt, self._attempt = self._attempt, 0
