@@ -9,11 +9,12 @@ prints, http://127.0.0.1:8000/demo/ by default. Ctrl-C or SIGTERM stops it.
 HTTP (``--port``, default 8000) serves DIR (default: dist/) plus:
 
     GET  /demo/config.json    {"ws_port": N}: how the page finds the WebSocket server
-    POST /api/kill[?how=abort|restart&stream=ticker,sensor]
-                              drop the server side of every ticker and sensor
-                              connection: ``abort`` cuts TCP with no close frame
-                              (the browser reports 1006), ``restart`` closes
-                              with 1012 (service restart)
+    POST /api/kill[?how=abort|restart&stream=ticker,sensor,chat]
+                              drop the server side of every ticker, sensor and
+                              chat connection (or of the streams named):
+                              ``abort`` cuts TCP with no close frame (the
+                              browser reports 1006), ``restart`` closes with
+                              1012 (service restart)
 
 WebSocket (``--ws-port``, default 8765), on the same host:
 
@@ -24,6 +25,10 @@ WebSocket (``--ws-port``, default 8765), on the same host:
                         channels of sine + noise (0.5 Hz, 1.3 Hz, 2.1 Hz)
     /chat               every text frame received is sent to every chat client
                         (the sender too); binary frames are refused (1003)
+
+On every route, a text frame "ping" is answered "pong" (to the sender only): the
+clients' heartbeat. On /ticker and /sensor, any other text frame is acknowledged
+with {"ack": <n-th such frame on this connection>}; binary frames are ignored.
 
 A port 0 picks a free port; the ports really used are printed.
 """
@@ -61,6 +66,8 @@ SENSOR = struct.Struct("<d3f")
 SENSOR_HZ = (0.5, 1.3, 2.1)
 RATE_LIMITS = (0.1, 5000.0)
 DEFAULT_RATES = {"ticker": 20.0, "sensor": 60.0}
+STREAMS = ("ticker", "sensor", "chat")
+PING, PONG = "ping", "pong"
 
 
 def log(message: str) -> None:
@@ -90,8 +97,8 @@ class Streams:
 
     def __init__(self) -> None:
         self.market = Market()
-        self.live: dict[str, set[ServerConnection]] = {"ticker": set(), "sensor": set()}
-        self.chat: set[ServerConnection] = set()
+        self.live: dict[str, set[ServerConnection]] = {kind: set() for kind in STREAMS}
+        self.chat = self.live["chat"]
         self._closing: set[asyncio.Task[None]] = set()
 
     # -- routing -----------------------------------------------------------------
@@ -137,6 +144,7 @@ class Streams:
         loop = asyncio.get_running_loop()
         start = loop.time()
         self.live[kind].add(ws)
+        answers = asyncio.create_task(self._answer(ws))
         try:
             n = 0
             while True:
@@ -146,7 +154,21 @@ class Streams:
                     n += 1
                 await asyncio.sleep(start + n * interval - loop.time())
         finally:
+            answers.cancel()
             self.live[kind].discard(ws)
+
+    async def _answer(self, ws: ServerConnection) -> None:
+        """Answer the client's heartbeat pings with "pong" and acknowledge its text frames."""
+        notes = 0
+        try:
+            async for message in ws:
+                if message == PING:
+                    await ws.send(PONG)
+                elif isinstance(message, str):
+                    notes += 1
+                    await ws.send(json.dumps({"ack": notes}))
+        except ConnectionClosed:
+            pass
 
     async def ticker(self, ws: ServerConnection, query: str) -> None:
         def tick(n: int) -> str:
@@ -175,7 +197,10 @@ class Streams:
                 if isinstance(message, bytes):
                     await ws.close(1003, "the chat takes text frames only")
                     return
-                broadcast(self.chat, message)
+                if message == PING:
+                    await ws.send(PONG)
+                else:
+                    broadcast(self.chat, message)
         finally:
             self.chat.discard(ws)
 
@@ -259,9 +284,9 @@ def make_http_server(
                 return
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             how = query.get("how", "abort")
-            kinds = query.get("stream", "ticker,sensor").split(",")
-            if how not in ("abort", "restart") or not set(kinds) <= {"ticker", "sensor"}:
-                self._reply(400, {"error": "use how=abort|restart and stream=ticker,sensor"})
+            kinds = query.get("stream", ",".join(STREAMS)).split(",")
+            if how not in ("abort", "restart") or not set(kinds) <= set(STREAMS):
+                self._reply(400, {"error": "use how=abort|restart and stream=ticker,sensor,chat"})
                 return
             self._reply(200, {"killed": kill(how, kinds), "how": how})
 

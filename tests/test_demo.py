@@ -125,14 +125,42 @@ def test_chat_broadcasts_to_every_client(demo: DemoServer) -> None:
         assert alice.recv(timeout=5) == '{"user": "alice", "text": "hi"}'
 
 
+def test_streams_answer_pings_and_ack_notes(demo: DemoServer) -> None:
+    """Every route answers "ping" with "pong" (the heartbeat); /ticker and /sensor ack notes."""
+    for route in ("ticker", "sensor"):
+        with connect(f"{demo.ws}/{route}?rate=5") as ws:
+            ws.send("ping")
+            ws.send('{"note": 1}')
+            ws.send('{"note": 2}')
+            replies = []
+            while len(replies) < 3:
+                message = ws.recv(timeout=5)
+                if isinstance(message, bytes) or "symbol" in message:
+                    continue  # a tick or a sample
+                replies.append(message)
+        assert replies == ["pong", '{"ack": 1}', '{"ack": 2}'], route
+    with connect(demo.ws + "/chat") as alice, connect(demo.ws + "/chat") as bob:
+        time.sleep(0.1)  # let the server register both
+        alice.send("ping")
+        assert alice.recv(timeout=5) == "pong"
+        alice.send("hi")
+        assert bob.recv(timeout=5) == "hi"  # bob never saw the ping nor its pong
+
+
 @pytest.mark.parametrize(("how", "code"), [("abort", None), ("restart", 1012)])
 def test_kill_drops_the_streams(demo: DemoServer, how: str, code: int | None) -> None:
-    """POST /api/kill cuts ticker and sensor connections: no close frame (1006), or 1012."""
-    with connect(demo.ws + "/ticker?rate=50") as ticker, connect(demo.ws + "/sensor") as sensor:
+    """POST /api/kill cuts ticker, sensor and chat connections: no close frame (1006), or 1012."""
+    with (
+        connect(demo.ws + "/ticker?rate=50") as ticker,
+        connect(demo.ws + "/sensor") as sensor,
+        connect(demo.ws + "/chat") as chat,
+    ):
         ticker.recv(timeout=5)
         sensor.recv(timeout=5)
-        assert demo.post(f"/api/kill?how={how}") == {"killed": 2, "how": how}
-        for ws in (ticker, sensor):
+        chat.send("ping")
+        assert chat.recv(timeout=5) == "pong"
+        assert demo.post(f"/api/kill?how={how}") == {"killed": 3, "how": how}
+        for ws in (ticker, sensor, chat):
             with pytest.raises(ConnectionClosedError) as info:
                 while True:
                     ws.recv(timeout=5)
@@ -207,27 +235,72 @@ def test_signals_stop_everything_cleanly(tmp_path: Path, sig: signal.Signals) ->
 SNAPSHOT_JS = """
 async () => {
   const $ = (s) => document.querySelector(s);
+  const text = (s) => $(s).textContent;
   const chart = $("#chart");
+  const stream = (name) => ({
+    state: text(`#${name}-state`),
+    conn: text(`#${name}-conn`),
+    count: Number(text(`#${name}-count`)),
+    reconnects: Number(text(`#${name}-reconnects`)),
+    rate: text(`#${name}-rate`),
+    latency: text(`#${name}-latency`),
+    dropped: Number(text(`#${name}-dropped`)),
+    queued: Number(text(`#${name}-queued`)),
+    sent: Number(text(`#${name}-sent`)),
+    flushed: Number(text(`#${name}-flushed`)),
+    acked: Number(text(`#${name}-acked`)),
+  });
+  const ticker = stream("ticker");
   return {
-    state: $("#state").textContent,
-    sensor: $("#sensor-state").textContent,
-    chat: $("#chat-state").textContent,
-    count: Number($("#count").textContent),
-    reconnects: Number($("#reconnects").textContent),
-    rate: $("#rate").textContent,
-    latency: $("#latency").textContent,
-    sensorCount: Number($("#sensor-count").textContent),
+    ...ticker,
+    ticker,
+    sensor: stream("sensor"),
+    chat: text("#chat-state"),
+    chatConn: text("#chat-conn"),
+    chatQueued: text("#chat-queued"),
+    chatLatency: text("#chat-latency"),
     frames: Number(chart.dataset.frames),
     points: Number(chart.dataset.points),
     scopeFrames: Number($("#scope").dataset.frames),
     error: $("#error").hidden ? "" : $("#error").textContent,
     loading: !$("#loading").hidden,
-    progress: $("#progress-text").textContent,
+    progress: text("#progress-text"),
     chatInput: !$("#chat-input").disabled,
-    chatLog: [...$("#chat-log").children].map((li) => li.textContent),
+    chatLog: [...$("#chat-log").children].map((li) => ({ text: li.textContent, cls: li.className })),
     log: [...$("#log").children].map((li) => li.textContent),
+    seen: window.seen ?? [],
     timings: window.demo?.timings ?? {},
   };
+}
+"""
+
+# Record every connection line shown from now on (the countdown lasts 1 to 3 s).
+RECORD_JS = """
+async () => {
+  window.seen = [];
+  const observer = new MutationObserver(() => {
+    for (const name of ["ticker", "sensor", "chat"]) {
+      const line = `${name}: ${document.querySelector(`#${name}-conn`).textContent}`;
+      if (window.seen.at(-1) !== line) window.seen.push(line);
+    }
+  });
+  for (const name of ["ticker", "sensor", "chat"]) {
+    observer.observe(document.querySelector(`#${name}-conn`), { childList: true, characterData: true, subtree: true });
+  }
+}
+"""
+
+# Once the chat says "reconnecting", type and send a message: it waits in the send queue.
+SEND_WHILE_DOWN_JS = """
+async (text) => {
+  const pill = document.querySelector("#chat-state");
+  const observer = new MutationObserver(() => {
+    if (pill.textContent !== "reconnecting") return;
+    observer.disconnect();
+    document.querySelector("#chat-input").value = text;
+    document.querySelector("#chat-form").requestSubmit();
+  });
+  observer.observe(pill, { childList: true, characterData: true, subtree: true });
 }
 """
 
@@ -281,6 +354,14 @@ def test_demo_page(browser: harness.Browser, engine: str, demo: DemoServer) -> N
             page.close()
 
 
+NO_NUMBER = "\N{EN DASH}"  # what the page shows until a figure is known
+
+
+def _number(text: str) -> float:
+    assert text != NO_NUMBER, "no number shown"
+    return float(text)
+
+
 def _check_demo_page(page: harness.Page, engine: str, demo: DemoServer) -> None:
     # 1. Pyodide loads, then live data arrives and the chart draws it.
     first = wait_for(
@@ -290,39 +371,125 @@ def _check_demo_page(page: harness.Page, engine: str, demo: DemoServer) -> None:
         timeout=180,
     )
     assert not first["loading"] and not first["error"], first
+    assert first["conn"] == "open", first
 
-    # 2. The numbers move: count, chart frames, the sensor; rate and latency are shown.
+    # 2. The numbers move: count, chart frames, the sensor; rate and heartbeat latency
+    # (every stream pings once a second; the server answers) are shown, notes are acked.
     moved = wait_for(
         page,
-        "the numbers to move",
-        lambda s: s["count"] >= first["count"] + 25 and s["frames"] > first["frames"] + 5,
+        "the numbers to move, the heartbeats to be measured, the notes to be acked",
+        lambda s: (
+            s["count"] >= first["count"] + 25
+            and s["frames"] > first["frames"] + 5
+            and NO_NUMBER not in (s["latency"], s["sensor"]["latency"], s["chatLatency"])
+            and s["acked"] >= 2
+            and s["sensor"]["acked"] >= 2
+        ),
         timeout=30,
     )
-    assert moved["sensor"] == "open" and moved["sensorCount"] > 0 and moved["scopeFrames"] > 0
+    sensor = moved["sensor"]
+    assert sensor["state"] == "open" and sensor["count"] > 0 and moved["scopeFrames"] > 0
     assert float(moved["rate"]) > 5, moved
-    assert 0 <= float(moved["latency"]) < 2000, moved
+    for latency in (moved["latency"], sensor["latency"], moved["chatLatency"]):
+        assert 0 < _number(latency) < 2000, moved
+    assert moved["dropped"] == sensor["dropped"] == 0, moved
+    assert moved["queued"] == sensor["queued"] == 0 and moved["sent"] >= 2, moved
     ink = page.evaluate(INK_JS, None, timeout=30)
     assert all(n >= 20 for n in ink), f"the chart's lines are not on the canvas: {ink}"
 
-    # 3. The server drops the ticker connection; the page says so and reconnects.
+    # 3. "Pause reading for 5 s": the sensor holds 30 unread samples at most and drops
+    # the oldest; the page shows the exact count, which stops growing once reading resumes.
+    page.evaluate("async () => document.querySelector('#pause').click()", None, timeout=30)
+    paused = wait_for(
+        page,
+        "samples dropped while the sensor's reader is paused",
+        lambda s: s["sensor"]["dropped"] > 0 and "paused" in s["sensor"]["conn"],
+        timeout=15,
+    )
+    resumed = wait_for(
+        page,
+        "the sensor's reader to resume",
+        lambda s: (
+            "paused" not in s["sensor"]["conn"]
+            and s["sensor"]["count"] > paused["sensor"]["count"] + 30
+        ),
+        timeout=20,
+    )
+    dropped = resumed["sensor"]["dropped"]
+    assert dropped >= 60, resumed  # 5 s at 60 samples/s, 30 kept: about 270
+    assert resumed["dropped"] == 0, resumed  # the ticker drops nothing
+    later = wait_for(
+        page,
+        "more samples after the pause",
+        lambda s: s["sensor"]["count"] > resumed["sensor"]["count"] + 60,
+        timeout=20,
+    )
+    assert later["sensor"]["dropped"] == dropped, (resumed, later)
+    assert "reading paused for 5 s" in "\n".join(later["log"])
+
+    # 4. The server drops every connection (no close frame): each stream shows the
+    # countdown, reconnects by itself, and flushes what was sent while it was down.
+    page.evaluate(RECORD_JS, None, timeout=30)
+    wait_for(page, "the chat to open", lambda s: s["chat"] == "open" and s["chatInput"], 30)
+    queued_text = f"sent while down from {engine} at {time.time():.3f}"
+    page.evaluate(SEND_WHILE_DOWN_JS, queued_text, timeout=30)
+    before = wait_for(page, "the state before the kill", lambda s: True, 5)
     page.evaluate("async () => document.querySelector('#kill').click()", None, timeout=30)
+    down = wait_for(
+        page,
+        "the ticker to lose its connection",
+        lambda s: s["state"] != "open" or s["reconnects"] >= 1,
+        timeout=15,
+    )
+    if down["state"] == "reconnecting":  # the backoff lasts 1 to 3 s: usually caught
+        page.screenshot(str(RESULTS / f"demo-{engine}-reconnecting.png"))
     back = wait_for(
         page,
-        "the ticker to reconnect after the kill",
-        lambda s: s["reconnects"] >= 1 and s["state"] == "open",
-        timeout=30,
+        "every stream to reconnect after the kill",
+        lambda s: (
+            s["reconnects"] >= 1
+            and s["state"] == "open"
+            and s["sensor"]["reconnects"] >= 1
+            and s["sensor"]["state"] == "open"
+            and s["chat"] == "open"
+            and any("sent on reconnect" in li["text"] for li in s["chatLog"])
+        ),
+        timeout=45,
     )
     events = "\n".join(back["log"])
     assert "1006" in events and "reconnected" in events, events
-    wait_for(
+    for name in ("ticker", "sensor", "chat"):
+        assert f"{name} lost:" in events and f"{name} reconnected" in events, events
+    seen = "\n".join(back["seen"])
+    for name in ("ticker", "sensor", "chat"):
+        assert re.search(rf"{name}: reconnecting in \d+\.\d s · attempt 1", seen), seen
+    # Notes sent every 0.5 s were queued during the backoff (1 to 3 s), then flushed.
+    assert back["flushed"] >= 1 and back["sensor"]["flushed"] >= 1, back
+    assert back["queued"] == back["sensor"]["queued"] == 0, back
+    assert "flushed" in events, events
+    (flushed_item,) = [li for li in back["chatLog"] if queued_text in li["text"]]
+    assert "flushed" in flushed_item["cls"].split(), flushed_item
+    assert "queued message(s) sent" in "\n".join(li["text"] for li in back["chatLog"])
+    after = wait_for(
         page,
-        "ticks after the reconnection",
-        lambda s: s["count"] >= back["count"] + 10 and s["state"] == "open",
+        "ticks and acks after the reconnection",
+        lambda s: (
+            s["count"] >= back["count"] + 10
+            and s["state"] == "open"
+            and s["acked"] >= before["acked"] + back["flushed"] + 2
+        ),
         timeout=30,
     )
+    assert after["chatQueued"] == "0", after
+    # The new connections' heartbeats are measured too.
+    wait_for(
+        page,
+        "the heartbeats of the new connections",
+        lambda s: NO_NUMBER not in (s["latency"], s["sensor"]["latency"], s["chatLatency"]),
+        timeout=15,
+    )
 
-    # 4. The chat (the JS facade on the page's Pyodide) echoes what we send.
-    wait_for(page, "the chat to open", lambda s: s["chat"] == "open" and s["chatInput"], 30)
+    # 5. The chat (the JS facade on the page's Pyodide) echoes what we send.
     text = f"hello from {engine} at {time.time():.3f}"
     page.evaluate(
         """async (text) => {
@@ -332,7 +499,7 @@ def _check_demo_page(page: harness.Page, engine: str, demo: DemoServer) -> None:
         text,
         timeout=30,
     )
-    wait_for(page, "the chat echo", lambda s: any(text in line for line in s["chatLog"]), 30)
+    wait_for(page, "the chat echo", lambda s: any(text in li["text"] for li in s["chatLog"]), 30)
 
     # A few more seconds of data make a screenshot worth looking at.
     final = wait_for(page, "a fuller chart", lambda s: s["count"] >= 250, timeout=30)
@@ -346,3 +513,6 @@ def _check_demo_page(page: harness.Page, engine: str, demo: DemoServer) -> None:
     }
     (RESULTS / f"demo-{engine}.json").write_text(json.dumps(record, indent=2) + "\n")
     page.screenshot(str(RESULTS / f"demo-{engine}.png"))
+    # The sensor card and the event log, below the fold of the first screenshot.
+    page.evaluate("async () => window.scrollTo(0, document.body.scrollHeight)", None, timeout=30)
+    page.screenshot(str(RESULTS / f"demo-{engine}-below.png"))
