@@ -29,8 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
 from servers import StaticServer, WebSocketServer  # noqa: E402
+from websocket_streaming.connection import BACKENDS, DEFAULT_BACKEND  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+#: The connect() default in every test page ($WS_STREAMING_BACKEND), or None: the library's.
+PAGE_BACKEND = os.environ.get("WS_STREAMING_BACKEND") or None
+if PAGE_BACKEND is not None and PAGE_BACKEND not in BACKENDS:
+    raise pytest.UsageError(f"WS_STREAMING_BACKEND must be one of {BACKENDS}")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,6 +46,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=harness.ENGINES,
         help="run browser tests in this engine only (repeatable); "
         "default: $WS_STREAMING_ENGINES (comma-separated) or all three",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_backends: also run in Chromium with the other backend (conftest.py)"
     )
 
 
@@ -54,8 +66,20 @@ def selected_engines(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "engine" in metafunc.fixturenames:
-        metafunc.parametrize("engine", selected_engines(metafunc.config), scope="session")
+    """Browser tests run once per engine; in a module marked ``both_backends``, once more in
+    Chromium with the backend its default does not pick there (test id ``chromium-native``
+    or ``chromium-classic``)."""
+    if "engine" not in metafunc.fixturenames:
+        return
+    engines = selected_engines(metafunc.config)
+    if "backend" not in metafunc.fixturenames:  # no page: the browser itself
+        metafunc.parametrize("engine", engines, scope="session")
+        return
+    runs: list[Any] = [pytest.param(engine, PAGE_BACKEND, id=engine) for engine in engines]
+    if metafunc.definition.get_closest_marker("both_backends") and "chromium" in engines:
+        other = "classic" if (PAGE_BACKEND or DEFAULT_BACKEND) != "classic" else "native"
+        runs.append(pytest.param("chromium", other, id=f"chromium-{other}"))
+    metafunc.parametrize(("engine", "backend"), runs, scope="session")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -161,13 +185,25 @@ class PyodideError(AssertionError):
     """Python code run in the page raised; the message holds its traceback."""
 
 
+@pytest.fixture(scope="session")
+def backend() -> str | None:
+    """The page's connect() default (a test id's "-native"/"-classic"), or None: the library's."""
+    return PAGE_BACKEND
+
+
 @pytest.fixture(scope="module")
-def py(browser: harness.Browser, static_server: StaticServer) -> Iterator[PyodidePage]:
-    """One page per engine and test module, with Pyodide and our package loaded."""
+def py(
+    browser: harness.Browser, static_server: StaticServer, backend: str | None
+) -> Iterator[PyodidePage]:
+    """One page per engine (and backend) and test module, with Pyodide and our package loaded."""
     page = browser.new_page(static_server.url + "/tests/page.html")
     started = time.monotonic()
     page.evaluate("async () => { await window.pyodideReady; return true; }", timeout=120)
     pyodide_page = PyodidePage(page, browser.engine)
+    if backend is not None:
+        pyodide_page.run(
+            f"import websocket_streaming.connection as c\nc.DEFAULT_BACKEND = {backend!r}"
+        )
     pyodide_page.load_seconds = time.monotonic() - started  # type: ignore[attr-defined]
     yield pyodide_page
     page.close()
@@ -273,8 +309,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
                 continue
             tier = "CPython (no browser)"
             for engine in harness.ENGINES:
-                if engine in report.keywords:
-                    tier = f"browser: {engine}"
+                for key in (engine, f"{engine}-native", f"{engine}-classic"):
+                    if key in getattr(report, "keywords", ()):
+                        tier = f"browser: {key}"
             counts[(tier, outcome)] += 1
     if not counts:
         return

@@ -6,8 +6,11 @@ per engine, in one shared page per engine.
 
 from __future__ import annotations
 
+import pytest
 from conftest import run_in_pyodide
 from servers import WebSocketServer
+
+pytestmark = pytest.mark.both_backends
 
 
 @run_in_pyodide

@@ -14,6 +14,8 @@ import pytest
 from conftest import run_in_pyodide
 from fault_servers import RawServer, RestartableServer
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture(scope="module")
 def restartable() -> Iterator[RestartableServer]:

@@ -1,15 +1,124 @@
 // The JavaScript half of browser.py, shipped in the wheel and evaluated once per
 // Pyodide (run_js). The file is one function expression: browser.py calls it
-// with its constants and gets back { open, makeError }.
+// with its constants and gets back { open, openNative, makeError... }.
 //
-// open() owns one WebSocket and its event handlers, so no Python proxy or
+// open() owns one WebSocket and its event handlers, openNative() one native
+// WebSocketStream (Chromium) and its reader and writer, so no Python proxy or
 // future is made per message: incoming messages wait in a JS array, and Python
 // is called (one proxy per socket, `wake`) only when the socket opens or
-// closes, or when a reader is waiting.
-(function browserHelpers({ packMax }) {
+// closes, or when a reader is waiting. Both return the same state object
+// (makeState): the queue, its limits, the heartbeat filter, the close; its
+// `ws` is the WebSocket itself, or a shim of the WebSocketStream with the
+// WebSocket fields the rest of the code uses.
+(function browserHelpers({ packMax, pullMessages, pullBytes }) {
   function open(url, protocols, wake) {
     const ws = new WebSocket(url, protocols);
     ws.binaryType = "arraybuffer";
+    const { s, opened, message, finish } = makeState(ws, wake, () => {
+      ws.onopen = ws.onmessage = ws.onclose = null;
+    });
+    ws.onopen = opened;
+    ws.onmessage = (e) => message(e.data);
+    ws.onclose = (e) => finish([e.code, e.reason, e.wasClean], true);
+    return s;
+  }
+
+  // The same state over a native WebSocketStream, whose readable is pulled only while
+  // fewer than `pullMessages` messages and `pullBytes` bytes wait unread (one read() in
+  // flight at most): a reader that does not read leaves the data in the browser and the
+  // kernel, and TCP slows the server down. With the "drop-oldest" policy, or once we
+  // close, it reads on regardless. `closed` is reported once the readable is drained,
+  // so that every message received before the close is read first, as with open().
+  function openNative(url, protocols, wake) {
+    const wss = new WebSocketStream(url, { protocols });
+    let readyState = 0;
+    let buffered = 0; // bytes of writes not yet done
+    let reader = null; // null before the open, and once the readable is done
+    let writer = null;
+    let reading = false; // a read() is in flight
+    let closing = false; // we closed: read everything until the close
+    let closedInfo = null; // how `closed` settled, reported once the readable is done
+    const ws = {
+      protocol: "",
+      extensions: "",
+      get readyState() {
+        return readyState;
+      },
+      get bufferedAmount() {
+        return buffered;
+      },
+      // As WebSocket.send: the bytes are copied now (the caller may reuse its buffer).
+      send(data) {
+        const chunk = typeof data === "string" ? data : copyBytes(data);
+        const n = sizeOf(chunk);
+        const done = () => {
+          buffered -= n;
+        };
+        buffered += n;
+        writer.write(chunk).then(done, done);
+      },
+      close(code, reason) {
+        if (readyState < 2) readyState = 2;
+        closing = true;
+        wss.close(code === undefined ? undefined : { closeCode: code, reason: reason ?? "" });
+        pull();
+      },
+    };
+    const { s, opened, message, finish } = makeState(ws, wake, () => {
+      readyState = 3;
+      closing = true;
+      reader?.cancel().catch(() => {});
+    });
+    s.pull = pull;
+    function pull() {
+      if (reading || s.closeInfo !== undefined) return;
+      if (reader === null) {
+        if (closedInfo !== null) finish(closedInfo, true);
+        return;
+      }
+      // Under max_queue (count) it stops short of the limit: the server waits, nothing overflows.
+      const full = s.size >= Math.min(pullMessages, s.maxCount) || s.bytes >= pullBytes;
+      if (full && !s.drop && !closing && closedInfo === null) return;
+      reading = true;
+      reader.read().then(got, lost);
+    }
+    function got({ value, done }) {
+      reading = false;
+      if (done) reader = null;
+      else if (s.closeInfo === undefined) message(ArrayBuffer.isView(value) ? copyBytes(value) : value);
+      pull();
+    }
+    function lost() {
+      reading = false;
+      reader = null;
+      pull();
+    }
+    wss.opened.then(({ readable, writable, protocol, extensions }) => {
+      if (s.closeInfo !== undefined) return wss.close(); // abandoned while connecting
+      ws.protocol = protocol;
+      ws.extensions = extensions;
+      reader = readable.getReader();
+      writer = writable.getWriter();
+      if (readyState === 0) readyState = 1;
+      opened();
+      pull();
+    }, noop);
+    const settled = (info) => {
+      closedInfo = info;
+      pull();
+    };
+    // An unclean close rejects `closed`: reported as 1006, as WebSocket reports it.
+    wss.closed.then(
+      ({ closeCode, reason }) => settled([closeCode ?? 1005, reason ?? "", true]),
+      () => settled([1006, "", false]),
+    );
+    return s;
+  }
+
+  // The state object both openers return (the JS facade and browser.py read it), and
+  // the functions through which the opener feeds it: opened(), message(data) and
+  // finish(info, fromEvent). `detach` stops the opener's events.
+  function makeState(ws, wake, detach) {
     const s = {
       // queue[head:] are the messages not yet read: shift() moves `head` rather than
       // calling Array.shift(), which costs O(length) in some engines.
@@ -32,6 +141,7 @@
       isPong: null, // the heartbeat reply matcher, or null
       pingAt: 0,
       latency: -1, // ms from the last ping to its reply; -1 until measured
+      pull: noop, // called when messages were read: openNative's reader reads on
       get size() {
         return this.queue.length - this.head;
       },
@@ -40,6 +150,7 @@
         this.maxCount = maxCount ?? Infinity;
         this.maxBytes = maxBytes ?? Infinity;
         this.drop = drop;
+        this.pull();
       },
       // The oldest messages, at least one, then as many as fit in maxCount and maxBytes:
       // [messages] or, when it holds small binary messages, [messages, packed, sizes]:
@@ -72,6 +183,7 @@
             total += m.byteLength;
           }
         }
+        this.pull();
         if (small < 2) return [q, undefined, undefined];
         const packed = new Uint8Array(total);
         const sizes = new Int32Array(q.length).fill(-1);
@@ -98,6 +210,7 @@
           this.queue = this.queue.slice(this.head); // amortised O(1)
           this.head = 0;
         }
+        this.pull();
         return m;
       },
       // One call per message: -1 (nothing sent) unless OPEN, else bufferedAmount after it.
@@ -133,13 +246,12 @@
       },
       notify: null, // the JS facade's waiter, called on a message or the close
     };
-    ws.onopen = () => {
+    function opened() {
       s.opened = true;
       s.waiting = false;
       wake();
-    };
-    ws.onmessage = (e) => {
-      const data = e.data;
+    }
+    function message(data) {
       s.received++;
       if (s.isPong?.(data)) {
         s.pongs++;
@@ -177,15 +289,14 @@
         s.waiting = false;
         wake();
       }
-    };
-    ws.onclose = (e) => finish([e.code, e.reason, e.wasClean], true);
+    }
     // The close, as the browser reported it or as we decided it: later events are
     // dropped, the facade's waiter and (from an event, not from a Python call) Python
     // are woken, and the Python callback's proxy is destroyed.
     function finish(info, fromEvent) {
       if (s.closeInfo !== undefined) return;
       s.closeInfo = info;
-      ws.onopen = ws.onmessage = ws.onclose = null;
+      detach();
       s.waiting = false;
       if (s.isPong?.destroy) s.isPong.destroy();
       s.isPong = null;
@@ -200,7 +311,15 @@
         wake.destroy();
       }
     }
-    return s;
+    return { s, opened, message, finish };
+  }
+
+  function noop() {}
+
+  // A copy of the bytes of an ArrayBuffer or a view (a TypedArray, a DataView), as an ArrayBuffer.
+  function copyBytes(data) {
+    if (data instanceof ArrayBuffer) return data.slice(0);
+    return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
   }
 
   // What a message counts for in the bounds: bytes for binary, UTF-16 units for text.
@@ -262,6 +381,8 @@
 
   return {
     open,
+    openNative,
+    hasNative: () => typeof globalThis.WebSocketStream === "function",
     makeError,
     pongEquals,
     watchLifecycle,

@@ -30,13 +30,29 @@ from .exceptions import (
 )
 from .protocol import State
 
-__all__ = ["PACK_MAX", "BrowserTransport", "PageLifecycle", "js_helpers", "page_lifecycle"]
+__all__ = [
+    "NATIVE_PULL_BYTES",
+    "NATIVE_PULL_MESSAGES",
+    "PACK_MAX",
+    "BrowserTransport",
+    "PageLifecycle",
+    "js_helpers",
+    "page_lifecycle",
+]
 
 #: Binary messages up to this size are received packed into one buffer per batch, and sent
 #: by copying them into a scratch array of the socket's (through a cached view of the right
 #: length) rather than through a PyProxy of the buffer or a new JS array each (to_js): for
 #: small messages the per-call cost of the FFI, not the copy, is what counts.
 PACK_MAX = 4096
+
+#: The "native" backend reads from the browser's WebSocketStream only while fewer unread
+#: messages (and bytes) than these wait for the reader: beyond, the data stays in the
+#: browser and the kernel, and TCP makes the server wait. Caveat (Chromium 156): when the
+#: server's close frame reaches the browser while it holds messages the page has not read
+#: (a reader that fell this far behind), it drops them and reports a clean close.
+NATIVE_PULL_MESSAGES = 16384
+NATIVE_PULL_BYTES = 1 << 20
 
 _helpers: Any = None
 
@@ -46,7 +62,11 @@ def js_helpers() -> Any:
     global _helpers
     if _helpers is None:
         source = files(__package__).joinpath("browser.js").read_text("utf-8")
-        options = {"packMax": PACK_MAX}
+        options = {
+            "packMax": PACK_MAX,
+            "pullMessages": NATIVE_PULL_MESSAGES,
+            "pullBytes": NATIVE_PULL_BYTES,
+        }
         _helpers = run_js(source)(to_js(options, dict_converter=run_js("Object.fromEntries")))
     return _helpers
 
@@ -56,18 +76,33 @@ def _js_error_text(exc: JsException) -> str:
 
 
 class BrowserTransport:
-    """The browser's ``WebSocket``, seen as a :class:`~websocket_streaming.Transport`.
+    """The browser's ``WebSocket``, or its native ``WebSocketStream``, seen as a
+    :class:`~websocket_streaming.Transport`.
+
+    ``backend``: "classic" (``WebSocket``), "native" (``WebSocketStream``: a reader
+    that does not read makes the server wait, see :data:`NATIVE_PULL_MESSAGES`) or
+    "auto" (native where the browser has it). ``self.backend`` is the one used.
 
     Raises (on construction):
         InvalidURI: the browser refused the URL (``SyntaxError``).
-        WebSocketError: the browser refused to open the socket for another reason.
+        WebSocketError: "native" in a browser without ``WebSocketStream``, or the
+            browser refused to open the socket for another reason.
     """
 
-    def __init__(self, url: str, protocols: Sequence[str]) -> None:
+    def __init__(self, url: str, protocols: Sequence[str], backend: str = "classic") -> None:
         self.on_event: Callable[[], None] = lambda: None
+        helpers = js_helpers()
+        native = backend != "classic" and bool(helpers.hasNative())
+        if backend == "native" and not native:
+            raise WebSocketError(
+                'backend="native" needs the browser\'s WebSocketStream, which this browser '
+                'lacks (Chromium has it; Firefox and Safari do not): use "auto" or "classic"'
+            )
+        self.backend = "native" if native else "classic"
+        opener = helpers.openNative if native else helpers.open
         wake = create_proxy(self._wake)
         try:
-            self._js: Any = js_helpers().open(url, to_js(list(protocols)), wake)
+            self._js: Any = opener(url, to_js(list(protocols)), wake)
         except JsException as exc:
             wake.destroy()
             if exc.name == "SyntaxError":

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
 from typing import Any
 
+from . import connection
 from .connection import (
+    BACKENDS,
     DEFAULT_MAX_QUEUE_BYTES,
     DEFAULT_MAX_SIZE,
     Transport,
@@ -94,14 +97,22 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
             (the first attempt included); ``ws.add_listener`` adds more later.
         lifecycle: the page's online/offline/visibility events (default: the
             browser's); tests pass a fake.
+        backend: the browser API the default transport uses: "classic"
+            (``WebSocket``), "native" (``WebSocketStream``, Chromium only: a
+            reader that falls behind makes the server wait, through TCP, rather
+            than filling memory; but messages the browser holds unread when the
+            server's close frame arrives are lost) or "auto" (native where the
+            browser has it, else classic). None (default):
+            ``connection.DEFAULT_BACKEND``, "classic".
         transport_factory: what opens the socket; the default drives the
-            browser's ``WebSocket``. Tests pass a fake.
+            browser's ``WebSocket`` (or ``WebSocketStream``). Tests pass a fake.
 
     Raises (when awaited or entered):
         InvalidURI: ``uri`` is not a valid ``ws://`` or ``wss://`` URL.
         TypeError / ValueError: an option of the wrong type or out of range
             (raised by the constructor).
-        WebSocketError: not running in Pyodide and no ``transport_factory`` given.
+        WebSocketError: not running in Pyodide and no ``transport_factory`` given;
+            or ``backend="native"`` in a browser without ``WebSocketStream``.
         ConnectionFailed: the handshake failed (refused, unreachable, rejected).
         TimeoutError: the handshake took longer than ``open_timeout``.
         ReconnectFailed: with ``reconnect=True``, ``max_retries`` attempts failed
@@ -133,8 +144,11 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         send_queue_bytes: int = 1 << 20,
         on_event: Callable[[StateEvent], None] | None = None,
         lifecycle: Lifecycle | None = None,
+        backend: str | None = None,
         transport_factory: TransportFactory | None = None,
     ) -> None:
+        if backend is not None and backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS} or None, not {backend!r}")
         if not callable(uri):
             check_uri(uri)
         check_seconds("open_timeout", open_timeout)
@@ -171,6 +185,7 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
             on_event=on_event,
         )
         self.lifecycle = lifecycle
+        self.backend = backend
         self.transport_factory = transport_factory
         self._ws: WebSocketStream | ReconnectingStream | None = None
 
@@ -192,7 +207,8 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
                 "no browser here: websocket_streaming opens connections only inside "
                 "Pyodide (or pass transport_factory=)"
             ) from None
-        return BrowserTransport
+        backend = self.backend or connection.DEFAULT_BACKEND  # read now: a page may change it
+        return functools.partial(BrowserTransport, backend=backend)
 
     def _lifecycle(self) -> Lifecycle | None:
         if self.lifecycle is not None or self.transport_factory is not None:

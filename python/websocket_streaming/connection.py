@@ -30,12 +30,28 @@ from .protocol import (
     closed_exception,
 )
 
-__all__ = ["DEFAULT_MAX_QUEUE_BYTES", "DEFAULT_MAX_SIZE", "Data", "Transport", "WebSocketStream"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "DEFAULT_MAX_QUEUE_BYTES",
+    "DEFAULT_MAX_SIZE",
+    "Data",
+    "Transport",
+    "WebSocketStream",
+]
 
 #: ``max_size``: the largest message handed to the reader, in bytes.
 DEFAULT_MAX_SIZE = 16 << 20
 #: ``max_queue_bytes``: unread data held for the reader, in bytes.
 DEFAULT_MAX_QUEUE_BYTES = 64 << 20
+#: ``backend``: the browser API under the connection. "classic": ``WebSocket``, which reads
+#: everything the server sends whether or not anyone reads it; "native": Chromium's
+#: ``WebSocketStream``, read only as fast as the reader takes messages (TCP backpressure);
+#: "auto": native where the browser has it, classic elsewhere. Not the default: Chromium 156
+#: drops the messages it holds unread when the server's close frame arrives (browser.py).
+BACKENDS = ("classic", "native", "auto")
+#: The backend of ``connect()`` when it is given none (read when a connection opens).
+DEFAULT_BACKEND = "classic"
 #: ``recv()`` moves the backlog into Python in batches of at most this many messages
 #: and bytes, so a large backlog is never held twice (once in JS, once in Python).
 TAKE_MESSAGES = 4096

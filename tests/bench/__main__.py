@@ -56,21 +56,26 @@ KINDS = (False, True)  # binary?
 RECV_VARIANTS = {
     "raw": "raw JS",
     "python": "python async for",
+    "native": "python, native backend",
     "facade": "JS facade",
     "naive": "naive python",
 }
 SEND_VARIANTS = {
     "raw": "raw JS",
     "python": "python send()",
+    "native": "python, native backend",
     "facade": "JS facade",
 }
 RTT_VARIANTS = {
     "raw": "raw JS",
     "python": "python send+recv",
+    "native": "python, native backend",
     "facade": "JS facade",
     "naive": "naive python",
 }
-SHORT = {"raw": "raw", "python": "py", "facade": "facade", "naive": "naive"}
+SHORT = {"raw": "raw", "python": "py", "native": "native", "facade": "facade", "naive": "naive"}
+#: The backend= of the Python variants (the facade's is connect()'s default).
+BACKEND = {"python": "classic", "native": "native"}
 
 # --------------------------------------------------------------------------------------------
 # Measuring
@@ -83,7 +88,9 @@ class Bench:
         self.target = target
         self.reps = reps
 
-    def _run(self, source: str, arg: dict[str, Any]) -> dict[str, Any]:
+    def _run(self, source: str, arg: dict[str, Any], variant: str) -> dict[str, Any]:
+        if variant in BACKEND:
+            arg = {**arg, "backend": BACKEND[variant]}
         if source.lstrip().startswith("async ("):
             result: dict[str, Any] = self.page.evaluate(source, arg, timeout=180)
         else:
@@ -94,18 +101,18 @@ class Bench:
         """One timed run of n messages; returns messages per second (checked for loss)."""
         if direction == "recv":
             url = f"{self.ws_url}/flood?n={n}&size={size}" + ("&binary" if binary else "")
-            out = self._run(RECV_SOURCES[variant], {"url": url, "n": n})
+            out = self._run(RECV_SOURCES[variant], {"url": url, "n": n}, variant)
             if out["count"] != n or out["bytes"] != n * size:
                 raise RuntimeError(f"recv {variant}: got {out}, expected {n} x {size} B")
         elif direction == "send":
             url = f"{self.ws_url}/sink?n={n}"
             arg = {"url": url, "n": n, "size": size, "binary": binary}
-            out = self._run(SEND_SOURCES[variant], arg)
+            out = self._run(SEND_SOURCES[variant], arg, variant)
             if out["reply"] != f"done {n} {n * size}":
                 raise RuntimeError(f"send {variant}: server said {out['reply']!r}")
         else:
             arg = {"url": f"{self.ws_url}/echo", "n": n, "size": size, "binary": binary}
-            out = self._run(RTT_SOURCES[variant], arg)
+            out = self._run(RTT_SOURCES[variant], arg, variant)
             if out["count"] != n:
                 raise RuntimeError(f"rtt {variant}: got {out}, expected {n} round trips")
         return n / max(out["ms"], 1e-3) * 1000.0
@@ -183,6 +190,8 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
         for direction, title, variants, rows in SECTIONS:
             if direction not in args.only:
                 continue
+            if engine != "chromium":  # no WebSocketStream elsewhere
+                variants = {k: v for k, v in variants.items() if k != "native"}
             cells = [f"{variants['raw']:<22}"] + [
                 f"{variants[v]:<26}" for v in variants if v != "raw"
             ]
@@ -227,7 +236,9 @@ def print_summary(summary: dict[str, Any], only: list[str]) -> None:
             for e in engines:
                 rates = summary[e]["results"][(direction, size, binary)]
                 raw = rates["raw"]
-                ratios = " ".join(f"{rates[v] / raw:5.2f}x" for v in others)
+                ratios = " ".join(
+                    f"{rates[v] / raw:5.2f}x" if v in rates else "    - " for v in others
+                )
                 cells.append(f"{fmt_rate(raw):>9} {ratios}".rjust(width))
             print(f"   {row_label(size, binary):<14}" + " | ".join(cells))
 

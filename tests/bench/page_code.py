@@ -4,8 +4,9 @@ Each source is timed in the page with ``performance.now()`` and returns ``{ms, c
 (receive), ``{ms, reply}`` (send) or ``{ms, count}`` (round trip).  JS sources are async function
 expressions given to ``Page.evaluate``; Python sources run through ``__bench.py`` (set up by
 :data:`SETUP_JS`) with the JSON argument in ``ARG`` and set ``RESULT`` to a JSON string.
-Variants: ``raw`` (the browser's WebSocket in JS), ``python`` (our Python API), ``facade`` (our
-JS facade) and ``naive`` (``create_proxy`` -> ``asyncio.Queue``, for reference).
+Variants: ``raw`` (the browser's WebSocket in JS), ``python`` (our Python API on the classic
+backend), ``native`` (the same on the native backend, Chromium only), ``facade`` (our JS facade,
+on the default backend) and ``naive`` (``create_proxy`` -> ``asyncio.Queue``, for reference).
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ import json
 import js
 from websocket_streaming import connect
 
-async def main(url, n):
-    ws = await connect(url)
+async def main(url, n, backend):
+    ws = await connect(url, backend=backend)
     count = nbytes = 0
     t0 = js.performance.now()
     await ws.send("go")
@@ -163,9 +164,9 @@ import json
 import js
 from websocket_streaming import connect
 
-async def main(url, n, size, binary):
+async def main(url, n, size, binary, backend):
     msg = b"x" * size if binary else "x" * size
-    ws = await connect(url)
+    ws = await connect(url, backend=backend)
     t0 = js.performance.now()
     for _ in range(n):
         await ws.send(msg)
@@ -216,9 +217,9 @@ import json
 import js
 from websocket_streaming import connect
 
-async def main(url, n, size, binary):
+async def main(url, n, size, binary, backend):
     msg = b"x" * size if binary else "x" * size
-    ws = await connect(url)
+    ws = await connect(url, backend=backend)
     t0 = js.performance.now()
     for _ in range(n):
         await ws.send(msg)
@@ -271,8 +272,15 @@ PY_CALL_JS = "async ([code, arg]) => await __bench.py(code, arg)"
 RECV_SOURCES = {
     "raw": RAW_RECV_JS,
     "python": PY_RECV,
+    "native": PY_RECV,
     "facade": FACADE_RECV_JS,
     "naive": NAIVE_RECV,
 }
-SEND_SOURCES = {"raw": RAW_SEND_JS, "python": PY_SEND, "facade": FACADE_SEND_JS}
-RTT_SOURCES = {"raw": RAW_RTT_JS, "python": PY_RTT, "facade": FACADE_RTT_JS, "naive": NAIVE_RTT}
+SEND_SOURCES = {"raw": RAW_SEND_JS, "python": PY_SEND, "native": PY_SEND, "facade": FACADE_SEND_JS}
+RTT_SOURCES = {
+    "raw": RAW_RTT_JS,
+    "python": PY_RTT,
+    "native": PY_RTT,
+    "facade": FACADE_RTT_JS,
+    "naive": NAIVE_RTT,
+}
