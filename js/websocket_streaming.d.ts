@@ -64,6 +64,12 @@ export interface WebSocketStreamOptions extends LoadOptions {
   maxQueueBytes?: number | null;
   /** Over maxQueue / maxQueueBytes: "close" (default: QueueOverflow after the messages that fit) or "drop-oldest" (counted in `dropped`). */
   onOverflow?: "close" | "drop-oldest";
+  /**
+   * The browser API under the connection: "classic" (default: WebSocket, every browser), "native"
+   * (Chromium's WebSocketStream: reads only while little is unread, so a slow reader makes the server
+   * wait; rejects where the browser lacks it) or "auto" (native where available).
+   */
+  backend?: "classic" | "native" | "auto";
   /** An application-level ping (default null: none). */
   heartbeat?: HeartbeatOptions | null;
   /** Seconds without any message after which the peer is declared dead and dropped (default null: never). */

@@ -240,6 +240,7 @@ const KNOWN_OPTIONS = new Set([
     "sendQueue",
     "sendQueueBytes",
     "onConnect",
+    "backend",
   ],
 ]);
 const RECONNECT_OPTIONS = new Set(["minDelay", "maxDelay", "factor", "maxRetries"]);
@@ -272,6 +273,16 @@ function coreOptions(options) {
       throw new RangeError(`onOverflow must be "close" or "drop-oldest", not "${policy}"`);
     }
     add("onOverflow", policy);
+  }
+  if (given("backend")) {
+    const backend = options.backend;
+    if (typeof backend !== "string") {
+      throw new TypeError(`backend must be "classic", "native" or "auto", not ${describe(backend)}`);
+    }
+    if (!["classic", "native", "auto"].includes(backend)) {
+      throw new RangeError(`backend must be "classic", "native" or "auto", not "${backend}"`);
+    }
+    add("backend", backend);
   }
   if (given("heartbeat") && options.heartbeat !== null) {
     const beat = options.heartbeat;

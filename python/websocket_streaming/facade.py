@@ -67,6 +67,7 @@ OPTION_NAMES = {
     "sendQueue": "send_queue",
     "sendQueueBytes": "send_queue_bytes",
     "onConnect": "on_connect",
+    "backend": "backend",
 }
 
 #: ``heartbeat: {interval, timeout, ping, pong}`` -> Heartbeat's fields.
