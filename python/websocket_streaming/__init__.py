@@ -14,7 +14,7 @@ opening a real connection needs the browser.
 """
 
 from .client import connect
-from .connection import Data, Transport, WebSocketStream
+from .connection import WebSocketStream
 from .exceptions import (
     ConcurrencyError,
     ConnectionClosed,
@@ -22,6 +22,7 @@ from .exceptions import (
     ConnectionClosedOK,
     ConnectionFailed,
     InvalidCloseCode,
+    InvalidHandshake,
     InvalidURI,
     PayloadTooBig,
     QueueOverflow,
@@ -31,6 +32,7 @@ from .exceptions import (
 )
 from .protocol import RETRY_CLOSE_CODES, Heartbeat, State, backoff, should_retry
 from .reconnect import Lifecycle, ReconnectingStream, StateEvent
+from .transport import Data, Transport
 
 __version__ = "0.1.0"
 
@@ -44,6 +46,7 @@ __all__ = [
     "Data",
     "Heartbeat",
     "InvalidCloseCode",
+    "InvalidHandshake",
     "InvalidURI",
     "Lifecycle",
     "PayloadTooBig",

@@ -20,7 +20,6 @@ from typing import Any
 from pyodide.code import run_js
 from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
 
-from .connection import Data
 from .exceptions import (
     ConnectionClosed,
     InvalidURI,
@@ -29,6 +28,7 @@ from .exceptions import (
     WebSocketError,
 )
 from .protocol import State
+from .transport import Data
 
 __all__ = [
     "NATIVE_PULL_BYTES",

@@ -14,7 +14,6 @@ from .connection import (
     BACKENDS,
     DEFAULT_MAX_QUEUE_BYTES,
     DEFAULT_MAX_SIZE,
-    Transport,
     WebSocketStream,
     _check_options,
 )
@@ -29,6 +28,7 @@ from .protocol import (
     should_retry,
 )
 from .reconnect import Lifecycle, ReconnectingStream, StateEvent
+from .transport import Transport
 
 __all__ = ["TransportFactory", "connect"]
 

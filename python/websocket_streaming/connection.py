@@ -1,7 +1,7 @@
 """WebSocketStream: the asyncio side of one connection.
 
 It moves messages and wakes waiters; the browser work is done by a *transport*
-(see :class:`Transport`), which ``browser.py`` implements over the page's
+(see ``transport.py``), which ``browser.py`` implements over the page's
 ``WebSocket`` and the tests implement with a fake on plain CPython.
 """
 
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Protocol
 
 from .exceptions import (
     ConcurrencyError,
@@ -29,14 +28,13 @@ from .protocol import (
     check_seconds,
     closed_exception,
 )
+from .transport import Data, Transport
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_BACKEND",
     "DEFAULT_MAX_QUEUE_BYTES",
     "DEFAULT_MAX_SIZE",
-    "Data",
-    "Transport",
     "WebSocketStream",
 ]
 
@@ -56,134 +54,6 @@ DEFAULT_BACKEND = "classic"
 #: and bytes, so a large backlog is never held twice (once in JS, once in Python).
 TAKE_MESSAGES = 4096
 TAKE_BYTES = 1 << 20
-
-#: A received message: ``str`` for a text frame, ``bytes`` for a binary frame.
-Data = str | bytes
-
-
-class Transport(Protocol):
-    """What a WebSocketStream needs from the thing that really holds the socket.
-
-    The transport calls ``on_event()`` when the socket opens, when it closes,
-    and when a message arrives after ``want_wake()`` was called (once, then it
-    must be asked again). It never calls it re-entrantly from its own methods.
-    """
-
-    on_event: Callable[[], None]
-
-    @property
-    def state(self) -> State:
-        """The browser's ``readyState``."""
-        ...
-
-    @property
-    def protocol(self) -> str:
-        """The subprotocol the server chose, ``""`` if none (or not open yet)."""
-        ...
-
-    @property
-    def extensions(self) -> str:
-        """The extensions the server chose, ``""`` if none."""
-        ...
-
-    @property
-    def buffered_amount(self) -> int:
-        """The browser's ``bufferedAmount``: bytes sent but not yet on the wire."""
-        ...
-
-    @property
-    def close_info(self) -> tuple[int, str, bool] | None:
-        """``(code, reason, was_clean)`` once closed, else None."""
-        ...
-
-    @property
-    def opened(self) -> bool:
-        """Whether the open event fired (the socket may have closed since)."""
-        ...
-
-    @property
-    def fault(self) -> ConnectionClosed | None:
-        """The exception to report when the transport closed the connection itself:
-        a message over ``max_size`` (PayloadTooBig) or unread data over ``max_queue``
-        with the "close" policy (QueueOverflow); else None."""
-        ...
-
-    @property
-    def pending(self) -> int:
-        """How many received messages wait to be taken."""
-        ...
-
-    @property
-    def dropped(self) -> int:
-        """How many unread messages the "drop-oldest" policy has dropped."""
-        ...
-
-    @property
-    def received(self) -> int:
-        """How many messages arrived so far, heartbeat replies included."""
-        ...
-
-    @property
-    def pongs(self) -> int:
-        """How many heartbeat replies arrived so far."""
-        ...
-
-    @property
-    def latency(self) -> float | None:
-        """Seconds from the last ``send_ping()`` to the reply that followed it."""
-        ...
-
-    def set_limits(
-        self, max_size: int | None, max_messages: int | None, max_bytes: int | None, drop: bool
-    ) -> None:
-        """Bound what is held for the reader: a message over ``max_size`` bytes closes
-        the connection (``fault`` PayloadTooBig); a message that would make the unread
-        messages more than ``max_messages`` or ``max_bytes`` drops the oldest ones
-        (``drop``) or closes the connection (``fault`` QueueOverflow). None: no bound."""
-        ...
-
-    def set_pong(self, pong: Data | Callable[[Data], bool] | None) -> None:
-        """Recognise heartbeat replies: counted in ``pongs``, never queued."""
-        ...
-
-    def take(self, max_messages: int, max_bytes: int) -> Iterable[Data]:
-        """Remove and return the oldest messages received, at least one if any is
-        waiting, then as many as fit in ``max_messages`` and ``max_bytes``."""
-        ...
-
-    def want_wake(self) -> None:
-        """Call ``on_event()`` when the next message arrives (once)."""
-        ...
-
-    def send_text(self, data: str) -> int:
-        """Queue a text frame (the browser encodes it to UTF-8) and return the
-        ``buffered_amount`` after it; if the socket is not OPEN, send nothing and
-        return -1."""
-        ...
-
-    def send_binary(self, data: memoryview) -> int:
-        """Queue a binary frame with the bytes of ``data``, a C-contiguous view, as
-        ``send_text`` does."""
-        ...
-
-    def send_ping(self, data: Data) -> int:
-        """Send a heartbeat ping as ``send_text``/``send_binary`` do, noting the time
-        for ``latency``."""
-        ...
-
-    def close(self, code: int | None = None, reason: str = "") -> None:
-        """Start the closing handshake, or fail the connection if not yet open.
-
-        Like ``WebSocket.close()``: returns at once, and does nothing once
-        closing or closed.
-        """
-        ...
-
-    def abandon(self, reason: str) -> None:
-        """Stop waiting for the browser: report the connection closed now, with 1006
-        and ``reason``, unclean. Drops every later event; does not call ``on_event``.
-        (The browser still closes the TCP connection in its own time.)"""
-        ...
 
 
 def _check_options(
@@ -571,8 +441,8 @@ class WebSocketStream:
                     transport.send_ping(heartbeat.ping)
                     next_ping = now + heartbeat.interval
             deadlines = [d for d in (next_ping, pinged and pinged[0]) if d is not None]
-            if idle is not None:
-                deadlines.append(seen_at + idle)
+            if idle is not None:  # look at the count often enough to be late by idle / 4 at most
+                deadlines.append(min(seen_at + idle, now + idle / 4))
             delay = max(0.0, min(deadlines) - now) if deadlines else None
             try:
                 async with asyncio.timeout(delay):  # woken early by check_alive()

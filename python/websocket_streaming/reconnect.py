@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Protocol
 
-from .connection import Data, WebSocketStream
+from .connection import WebSocketStream
 from .exceptions import (
     ConcurrencyError,
     ConnectionClosed,
@@ -28,6 +28,7 @@ from .exceptions import (
     SendQueueFull,
 )
 from .protocol import State, backoff, check_backoff, check_close
+from .transport import Data
 
 __all__ = ["Lifecycle", "ReconnectingStream", "StateEvent"]
 
