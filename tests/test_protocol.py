@@ -532,3 +532,19 @@ def test_retry_close_codes():
 def test_should_retry_by_exception_type(exc, retry):
     """should_retry by type: handshake failures and timeouts yes; our own limits no."""
     assert should_retry(exc) is retry
+
+
+# -- timer_delay -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("delay", "armed"),
+    [(None, None), (0, 0), (0.0, 0.0), (1e-9, 0.01), (0.002, 0.01), (0.01, 0.01), (5.0, 5.0)],
+)
+def test_timer_delay_never_arms_a_timer_in_the_past(delay, armed):
+    """timer_delay keeps None and 0 (asyncio's call_soon path) and lifts a tiny positive
+    delay to MIN_TIMER, so Pyodide's call_at never computes a negative delay."""
+    from websocket_streaming.protocol import MIN_TIMER, timer_delay
+
+    assert MIN_TIMER == 0.01
+    assert timer_delay(delay) == armed

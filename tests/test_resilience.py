@@ -277,3 +277,23 @@ async def test_offline_holds_attempts_and_online_ends_the_backoff(py, flaky_url,
         assert [e.type for e in seen] == ["connecting", "open"], seen
         assert time.monotonic() - started < 5, (time.monotonic() - started, seen)
         await ws.close()
+
+
+@run_in_pyodide
+async def test_zero_and_tiny_timeouts_behave_as_on_cpython(py, ws_url):
+    """open_timeout and close_timeout of 0 or a microsecond expire as on CPython: never
+    Pyodide's "Can't schedule in the past" ValueError from a deadline already passed."""
+    from websocket_streaming import State, connect
+
+    for timeout in (0, 1e-6, 0.001):  # a timer is armed for 10 ms at least: a loopback
+        try:  # handshake may beat it; 0 never does
+            ws = await connect(ws_url + "/echo", open_timeout=timeout)
+        except TimeoutError as exc:
+            assert f"timed out after {timeout} s" in str(exc), exc
+        else:
+            assert timeout > 0, "open_timeout=0 did not time out"
+            await ws.close()
+    for timeout in (0, 1e-6):
+        ws = await connect(ws_url + "/echo", close_timeout=timeout)
+        await ws.close()
+        assert ws.state is State.CLOSED and ws.close_code in (1000, 1006), ws.close_code

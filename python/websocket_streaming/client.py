@@ -26,6 +26,7 @@ from .protocol import (
     check_seconds,
     check_uri,
     should_retry,
+    timer_delay,
 )
 from .reconnect import Lifecycle, ReconnectingStream, StateEvent
 from .transport import Transport
@@ -227,7 +228,7 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
             transport.close()
             raise
         try:
-            async with asyncio.timeout(self.open_timeout):
+            async with asyncio.timeout(timer_delay(self.open_timeout)):
                 await ws._wait_open()
         except TimeoutError:
             ws.abort()

@@ -27,6 +27,7 @@ from .protocol import (
     check_count,
     check_seconds,
     closed_exception,
+    timer_delay,
 )
 from .transport import Data, Transport
 
@@ -369,7 +370,7 @@ class WebSocketStream:
         if self.state is State.CLOSED:
             return
         try:
-            async with asyncio.timeout(self._close_timeout):
+            async with asyncio.timeout(timer_delay(self._close_timeout)):
                 await self.wait_closed()
         except TimeoutError:
             self._abandon(f"the peer did not answer the close frame within {self._close_timeout} s")
@@ -445,7 +446,7 @@ class WebSocketStream:
                 deadlines.append(min(seen_at + idle, now + idle / 4))
             delay = max(0.0, min(deadlines) - now) if deadlines else None
             try:
-                async with asyncio.timeout(delay):  # woken early by check_alive()
+                async with asyncio.timeout(timer_delay(delay)):  # woken early by check_alive()
                     await self._ping_now.wait()
             except TimeoutError:
                 pass

@@ -25,6 +25,7 @@ from .exceptions import (
 )
 
 __all__ = [
+    "MIN_TIMER",
     "OK_CLOSE_CODES",
     "OVERFLOW_POLICIES",
     "RETRY_CLOSE_CODES",
@@ -38,6 +39,7 @@ __all__ = [
     "check_uri",
     "closed_exception",
     "should_retry",
+    "timer_delay",
 ]
 
 #: Close codes that end a connection without error, as in the ``websockets`` library.
@@ -88,6 +90,25 @@ class Heartbeat:
 
 #: What a reconnecting stream and ``max_queue`` may do when unread data overflows.
 OVERFLOW_POLICIES = ("close", "drop-oldest")
+
+
+#: The shortest timer our own timeouts arm, in seconds (see :func:`timer_delay`).
+MIN_TIMER = 0.01
+
+
+def timer_delay(delay: float | None) -> float | None:
+    """The delay to give ``asyncio.timeout()``: 0 and None as they are, a positive
+    delay of at least :data:`MIN_TIMER`.
+
+    Pyodide's event loop computes ``call_at(when)``'s delay as ``when - time()``
+    and raises ``ValueError("Can't schedule in the past")`` when that is negative,
+    which a deadline a few microseconds ahead can be by then (CPython runs the
+    callback at once). A zero delay takes asyncio's ``call_soon`` path, and one of
+    10 ms or more stays positive, so every timeout of ours goes through this.
+    """
+    if delay is not None and 0 < delay < MIN_TIMER:
+        return MIN_TIMER
+    return delay
 
 
 class State(enum.IntEnum):

@@ -27,7 +27,7 @@ from .exceptions import (
     ReconnectFailed,
     SendQueueFull,
 )
-from .protocol import State, backoff, check_backoff, check_close
+from .protocol import State, backoff, check_backoff, check_close, timer_delay
 from .transport import Data
 
 __all__ = ["Lifecycle", "ReconnectingStream", "StateEvent"]
@@ -374,7 +374,7 @@ class ReconnectingStream:
         offline, wait until online (no attempt can succeed)."""
         self._wake.clear()
         try:
-            async with asyncio.timeout(delay):
+            async with asyncio.timeout(timer_delay(delay)):
                 await self._wake.wait()
         except TimeoutError:
             pass
