@@ -61,9 +61,10 @@ async def test_paused_reader_with_close_policy(py, flood_url):
     order, then QueueOverflow; the page's memory grows by little more than the bound."""
     import asyncio
 
-    import js
     import pyodide_js
     from websocket_streaming import QueueOverflow, connect
+
+    import js
 
     def wasm_mib():
         return pyodide_js._module.HEAP8.length / 2**20
