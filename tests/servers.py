@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import http.server
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -75,6 +76,10 @@ class WebSocketServer:
       /flaky?id=[&n=]          the first connection with this id sends n messages, then drops TCP
                                (1006); later ones echo, and record what they get: received(id)
       /pong                    like /echo, but answers "ping" with "pong", then "after-pong"
+      /upper?n=                answers each message in upper case; after n, closes 1000 "done"
+      /collect?n=              takes n messages, then closes 1000 with them joined by ","
+      /rpc                     JSON calls {"id", "method", "params"}: "add" and "echo" answer
+                               {"id", "result"}, "slow" never answers, "quit" closes 1000
     Every connection may carry `id=...`; `close_received(id)` then returns the
     close code and reason the server received from that client.
     """
@@ -211,3 +216,25 @@ class WebSocketServer:
                 await ws.send("after-pong")
             else:
                 await ws.send(message)
+
+    async def _route_upper(self, ws: ServerConnection, query: dict[str, str]) -> None:
+        n = int(query.get("n", 3))
+        for _ in range(n):
+            message = await ws.recv()
+            await ws.send(message.upper())
+        await ws.close(1000, "done")
+
+    async def _route_collect(self, ws: ServerConnection, query: dict[str, str]) -> None:
+        got = [str(await ws.recv()) for _ in range(int(query.get("n", 3)))]
+        await ws.close(1000, ",".join(got)[:100])
+
+    async def _route_rpc(self, ws: ServerConnection, query: dict[str, str]) -> None:
+        async for message in ws:
+            call = json.loads(message)
+            method, params = call["method"], call.get("params", [])
+            if method == "add":
+                await ws.send(json.dumps({"id": call["id"], "result": sum(params)}))
+            elif method == "echo":
+                await ws.send(json.dumps({"id": call["id"], "result": params}))
+            elif method == "quit":
+                await ws.close(1000, "bye")

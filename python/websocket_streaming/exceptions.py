@@ -9,7 +9,8 @@ The tree::
     │       ├── PayloadTooBig           a message was over max_size (closed, 1009)
     │       ├── QueueOverflow           unread data went over max_queue (closed, 1008)
     │       └── ReconnectFailed         a reconnecting stream gave up; has .unsent
-    ├── ConnectionFailed (OSError)      the opening handshake failed
+    ├── InvalidHandshake                the opening handshake failed (as in websockets)
+    │   └── ConnectionFailed (OSError)  refused, unreachable, or rejected: browsers do not say
     ├── InvalidURI (ValueError)         the URL is not a ws:// or wss:// URL
     ├── InvalidCloseCode (ValueError)   close() got a code or reason it may not send
     ├── SendQueueFull (BufferError)     a reconnecting stream's send queue is full
@@ -23,6 +24,8 @@ that is neither ``str`` nor bytes-like, and ``connect()`` raises the builtin
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 __all__ = [
     "ConcurrencyError",
     "ConnectionClosed",
@@ -30,6 +33,7 @@ __all__ = [
     "ConnectionClosedOK",
     "ConnectionFailed",
     "InvalidCloseCode",
+    "InvalidHandshake",
     "InvalidURI",
     "PayloadTooBig",
     "QueueOverflow",
@@ -71,6 +75,16 @@ def describe_close(code: int, reason: str) -> str:
     return f"{text} {reason!r}" if reason else text
 
 
+class Close(NamedTuple):
+    """A close frame's code and reason, as ``websockets.frames.Close`` holds them."""
+
+    code: int
+    reason: str
+
+    def __str__(self) -> str:
+        return describe_close(self.code, self.reason)
+
+
 class WebSocketError(Exception):
     """Root of every exception this package raises on purpose."""
 
@@ -85,12 +99,34 @@ class ConnectionClosed(WebSocketError):
         code: the close code the browser reported (1006 when no close frame
             arrived, 1005 when the frame had no code).
         reason: the close reason the browser reported, ``""`` if none.
+        rcvd: the close frame received, as a :class:`Close`, or None when none
+            arrived (code 1006), as in the ``websockets`` library.
+        sent: the close frame sent, as a :class:`Close`, or None (code 1006).
+            A browser does not report what it sent: after a closing handshake
+            it has echoed the peer's code, or the peer echoed its own, so this
+            is the same code and reason as ``rcvd``.
+        rcvd_then_sent: None: a browser does not say which close frame came first.
     """
 
     def __init__(self, code: int, reason: str) -> None:
         self.code = code
         self.reason = reason
         super().__init__(code, reason)
+
+    @property
+    def rcvd(self) -> Close | None:
+        """The close frame received, or None when the connection closed without one."""
+        return None if self.code == 1006 else Close(self.code, self.reason)
+
+    @property
+    def sent(self) -> Close | None:
+        """The close frame sent, or None (see the class docstring: the browser's echo)."""
+        return self.rcvd
+
+    @property
+    def rcvd_then_sent(self) -> bool | None:
+        """Which close frame came first: None, since a browser does not say."""
+        return None
 
     def __str__(self) -> str:
         return f"connection closed: {describe_close(self.code, self.reason)}"
@@ -173,11 +209,20 @@ class ReconnectFailed(ConnectionClosedError):
         return type(self), (self.attempts, self.unsent)
 
 
-class ConnectionFailed(WebSocketError, OSError):
+class InvalidHandshake(WebSocketError):
+    """The opening handshake failed (the ``websockets`` library's class of that name).
+
+    In a browser this is always :class:`ConnectionFailed`: a page never sees
+    the HTTP response of a rejected handshake.
+    """
+
+
+class ConnectionFailed(InvalidHandshake, OSError):
     """The opening handshake failed: refused, unreachable, or rejected by the server.
 
     Browsers do not say which, on purpose (to keep pages from probing
-    networks), so neither can we.
+    networks), so neither can we. An OSError, as a refused connection is in
+    the ``websockets`` library, so its retry rules apply.
     """
 
 
