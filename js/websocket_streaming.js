@@ -159,6 +159,24 @@ export function loadWebSocketStreaming({ pyodide, indexURL = DEFAULT_INDEX_URL }
 
 // -- argument checks ------------------------------------------------------------
 
+/**
+ * The URL `new WebSocket(url)` would open: relative to the page's or worker's location,
+ * `http:` -> `ws:`, `https:` -> `wss:` (WHATWG). A URL that does not parse, or has another
+ * scheme or a fragment, is returned as given: the Python core refuses it (`opened` rejects
+ * with a TypeError saying why).
+ */
+export function resolveURL(url) {
+  let parsed;
+  try {
+    parsed = new URL(String(url), globalThis.location?.href);
+  } catch {
+    return String(url);
+  }
+  if (parsed.protocol === "http:") parsed.protocol = "ws:";
+  else if (parsed.protocol === "https:") parsed.protocol = "wss:";
+  return parsed.protocol === "ws:" || parsed.protocol === "wss:" ? parsed.href : String(url);
+}
+
 // How a bad value is named in an error message: its type, or the number itself.
 function describe(value) {
   if (value === null) return "null";
@@ -436,7 +454,7 @@ export class WebSocketStream extends EventTarget {
 
   /**
    * Start connecting in the background; `opened` says how it went.
-   * @param {string | URL} url a ws:// or wss:// URL
+   * @param {string | URL} url a ws://, wss://, http:// or https:// URL, or one relative to the page
    * @param {import("./websocket_streaming.js").WebSocketStreamOptions} options
    * @throws {TypeError} url, protocols or an option of the wrong type, or an unknown option
    * @throws {RangeError} an option out of range
@@ -456,7 +474,8 @@ export class WebSocketStream extends EventTarget {
     checkSeconds("openTimeout", openTimeout, true);
     const entries = coreOptions(options);
     this.#reconnect = options.reconnect !== undefined && options.reconnect !== false;
-    this.url = String(url);
+    /** The URL opened: resolved against the page's location, http(s) made ws(s), as by `new WebSocket()`. */
+    this.url = resolveURL(url);
     /** Resolves with `{protocol, extensions}` once (first) open. */
     this.opened = this.#opened.promise;
     /** Settles once the stream has ended for good. */

@@ -277,8 +277,8 @@ async def test_invalid_urls(py):
     from websocket_streaming import InvalidURI, connect
 
     for url in [
-        "http://127.0.0.1/",
-        "127.0.0.1:80",
+        "ftp://127.0.0.1/",
+        "javascript:void(0)",
         "ws://",
         "ws://host/#frag",
         "",

@@ -233,7 +233,7 @@ async def test_cancel_during_connect_aborts_the_socket():
 
 
 @pytest.mark.parametrize(
-    "uri", ["http://fake.test/", "ws://", "ws://fake.test/#x", b"ws://fake.test/"]
+    "uri", ["ftp://fake.test/", "/relative", "ws://", "ws://fake.test/#x", b"ws://fake.test/"]
 )
 @async_test
 async def test_invalid_uri_before_any_transport(uri):

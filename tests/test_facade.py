@@ -155,7 +155,7 @@ def test_connection_failures(py, ws_url, refused_url):
         """
         const refused = await fails(new M.WebSocketStream(arg.refused, { pyodide }).opened);
         const rejected = await fails(new M.WebSocketStream(arg.ws + "/reject", { pyodide }).opened);
-        const scheme = await fails(new M.WebSocketStream("http://127.0.0.1/", { pyodide }).opened);
+        const scheme = await fails(new M.WebSocketStream("ftp://127.0.0.1/", { pyodide }).opened);
         let ctor = null;
         try { new M.WebSocketStream(42); } catch (e) { ctor = [e.name, e.message]; }
         const protocols = await fails((async () => new M.WebSocketStream(arg.ws, { protocols: [1] }))());

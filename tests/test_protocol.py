@@ -73,22 +73,50 @@ def test_check_uri_accepts_websocket_urls(uri):
 
 
 @pytest.mark.parametrize(
-    "uri",
-    [
-        "http://example.com/",
-        "https://example.com/",
-        "ftp://example.com/",
-        "example.com",
-        "//example.com/",
-        "",
-    ],
+    "uri", ["ftp://example.com/", "file:///tmp/x", "javascript:alert(1)", "data:,x", "blob:x"]
 )
 def test_check_uri_rejects_other_schemes(uri):
-    """check_uri rejects a URL whose scheme is not ws or wss, naming the URL."""
-    with pytest.raises(InvalidURI) as info:
+    """check_uri rejects a URL whose scheme is not ws, wss, http or https, naming the URL."""
+    for base in (None, "http://page.test/app/"):
+        with pytest.raises(InvalidURI) as info:
+            check_uri(uri, base)
+        assert repr(uri) in str(info.value)
+        assert "ws://" in str(info.value)
+
+
+@pytest.mark.parametrize("uri", ["example.com", "//example.com/", "/feed", "feed?x=1", ""])
+def test_check_uri_rejects_relative_without_base(uri):
+    """Without a page location (plain CPython) a relative URL is refused, naming the URL."""
+    with pytest.raises(InvalidURI, match="relative URL") as info:
         check_uri(uri)
     assert repr(uri) in str(info.value)
-    assert "ws://" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("uri", "base", "expected"),
+    [
+        ("/feed", "http://page.test:8000/app/index.html", "ws://page.test:8000/feed"),
+        ("feed?x=1", "http://page.test/app/index.html", "ws://page.test/app/feed?x=1"),
+        ("../up", "https://page.test/a/b/c.html", "wss://page.test/a/up"),
+        ("//other.test:81/x", "https://page.test/", "wss://other.test:81/x"),
+        ("?q", "http://page.test/app/p.html?old", "ws://page.test/app/p.html?q"),
+        ("http://h.test/x", None, "ws://h.test/x"),
+        ("HTTPS://h.test:444/x", None, "wss://h.test:444/x"),
+        ("https://h.test/", "http://page.test/", "wss://h.test/"),
+        ("ws://h.test/x", "https://page.test/", "ws://h.test/x"),
+        ("/worker-feed", "http://page.test/tests/worker.js", "ws://page.test/worker-feed"),
+    ],
+)
+def test_check_uri_resolves_like_the_browser(uri, base, expected):
+    """Relative URLs resolve against the base; http -> ws, https -> wss (WHATWG)."""
+    assert check_uri(uri, base) == expected
+
+
+@pytest.mark.parametrize("uri", ["/feed#top", "http://h/#", "#x"])
+def test_check_uri_rejects_fragment_before_resolving(uri):
+    """A #fragment is refused in relative and http URLs too, as the browser does."""
+    with pytest.raises(InvalidURI, match="fragment"):
+        check_uri(uri, "http://page.test/")
 
 
 @pytest.mark.parametrize(
@@ -127,7 +155,7 @@ def test_check_uri_rejects_bad_port_or_host(uri):
 def test_invalid_uri_is_a_value_error():
     """A bad URL can be caught as ValueError too."""
     with pytest.raises(ValueError):
-        check_uri("http://example.com/")
+        check_uri("ftp://example.com/")
 
 
 # -- check_close -------------------------------------------------------------------

@@ -557,7 +557,7 @@ async def test_url_callable_returning_a_bad_url_ends_the_stream():
     """A URL function returning a bad URL ends the stream with InvalidURI, before any socket."""
     factory = FakeFactory()
     with pytest.raises(InvalidURI):
-        await connect(lambda: "http://nope/", reconnect=True, transport_factory=factory)
+        await connect(lambda: "ftp://nope/", reconnect=True, transport_factory=factory)
     assert factory.calls == []
 
 

@@ -20,6 +20,8 @@ from typing import Any
 from pyodide.code import run_js
 from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
 
+import js
+
 from .exceptions import (
     ConnectionClosed,
     InvalidURI,
@@ -37,6 +39,7 @@ __all__ = [
     "BrowserTransport",
     "PageLifecycle",
     "js_helpers",
+    "location",
     "page_lifecycle",
 ]
 
@@ -69,6 +72,15 @@ def js_helpers() -> Any:
         }
         _helpers = run_js(source)(to_js(options, dict_converter=run_js("Object.fromEntries")))
     return _helpers
+
+
+def location() -> str | None:
+    """The page's or worker's URL (``location.href``): the base a relative, ``http:`` or
+    ``https:`` WebSocket URL is resolved against, as the browser's ``new WebSocket()``
+    does (:func:`~websocket_streaming.protocol.check_uri`). None where there is no
+    ``location`` (Pyodide in Node.js)."""
+    where = getattr(js, "location", None)
+    return None if where is None else str(where.href)
 
 
 def _js_error_text(exc: JsException) -> str:

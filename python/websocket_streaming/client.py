@@ -40,6 +40,16 @@ TransportFactory = Callable[[str, Sequence[str]], Transport]
 URL = str | Callable[[], str | Awaitable[str]]
 
 
+def _base_url() -> str | None:
+    """The page's or worker's URL, which relative and http(s) URLs resolve against; None
+    outside a browser."""
+    try:
+        from .browser import location  # lazy-import: needs Pyodide; CPython imports us
+    except ImportError:
+        return None
+    return location()
+
+
 class connect:  # noqa: N801 - a class that reads as a function, like websockets.connect
     """Open a WebSocket connection from Pyodide.
 
@@ -54,7 +64,10 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
 
     Arguments:
         uri: a ``ws://`` or ``wss://`` URL, or a function (sync or async)
-            returning one, called before each attempt (for a fresh token).
+            returning one, called before each attempt (for a fresh token). As
+            with the browser's ``new WebSocket()``, a relative URL (``"/feed"``)
+            is resolved against the page's or worker's location, and ``http://``
+            / ``https://`` become ``ws://`` / ``wss://``; ``ws.url`` is the result.
         subprotocols: subprotocols to offer; ``ws.subprotocol`` is the one chosen.
         open_timeout: seconds to wait for the handshake; None waits forever.
         close_timeout: seconds ``close()`` waits for the peer to answer the
@@ -109,7 +122,8 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
             browser's ``WebSocket`` (or ``WebSocketStream``). Tests pass a fake.
 
     Raises (when awaited or entered):
-        InvalidURI: ``uri`` is not a valid ``ws://`` or ``wss://`` URL.
+        InvalidURI: ``uri`` is not a valid ``ws://``, ``wss://``, ``http://`` or
+            ``https://`` URL, relative to the page or not, or has a ``#fragment``.
         TypeError / ValueError: an option of the wrong type or out of range
             (raised by the constructor).
         WebSocketError: not running in Pyodide and no ``transport_factory`` given;
@@ -151,7 +165,7 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS} or None, not {backend!r}")
         if not callable(uri):
-            check_uri(uri)
+            uri = check_uri(uri, _base_url())
         check_seconds("open_timeout", open_timeout)
         check_backoff(min_delay, max_delay, factor)
         check_count("max_retries", max_retries)
@@ -196,7 +210,7 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         uri = self.uri()
         if inspect.isawaitable(uri):
             uri = await uri
-        return check_uri(uri)
+        return check_uri(uri, _base_url())
 
     def _factory(self) -> TransportFactory:
         if self.transport_factory is not None:

@@ -11,7 +11,7 @@ import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from .exceptions import (
     ConnectionClosed,
@@ -120,27 +120,50 @@ class State(enum.IntEnum):
     CLOSED = 3
 
 
-def check_uri(uri: object) -> str:
-    """Return ``uri`` if a browser WebSocket can open it.
+def check_uri(uri: object, base: str | None = None) -> str:
+    """Return the WebSocket URL a browser's ``new WebSocket(uri)`` would open.
+
+    The WHATWG rules: ``uri`` is parsed against ``base`` (the page's or
+    worker's location: so ``"/feed"``, ``"feed"`` and ``"//host/feed"`` work in
+    a page), then ``http`` becomes ``ws`` and ``https`` becomes ``wss``. A ``ws``
+    or ``wss`` URL is returned unchanged (the same object). Computes only:
+    ``base`` is given by the caller (``browser.location()`` in Pyodide).
 
     Raises:
-        InvalidURI: ``uri`` is not a string, its scheme is not ``ws`` or ``wss``,
-            it has no host, or it has a ``#fragment``.
+        InvalidURI: ``uri`` is not a string, is relative and there is no
+            ``base``, its scheme is not ``ws``, ``wss``, ``http`` or ``https``,
+            it has no host, or it has a ``#fragment`` (a browser refuses each
+            with a SyntaxError).
     """
     if not isinstance(uri, str):
         raise InvalidURI(f"the URL must be a str, not {type(uri).__name__}")
+    if "#" in uri:  # even an empty fragment: the browser refuses "ws://host/#"
+        raise InvalidURI(f"{uri!r} has a #fragment, which WebSocket URLs may not have")
+    resolved = uri
     try:
         parts = urlsplit(uri)
+        if not parts.scheme and base is not None:
+            resolved = urljoin(base, uri)
+            parts = urlsplit(resolved)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
         raise InvalidURI(f"{uri!r} is not a valid URL: {exc}") from None
-    if parts.scheme not in ("ws", "wss"):
-        raise InvalidURI(f"{uri!r} is not a WebSocket URL: the scheme must be ws:// or wss://")
+    scheme = parts.scheme.lower()
+    if not scheme:
+        raise InvalidURI(
+            f"{uri!r} is not a WebSocket URL: a relative URL needs the page's location to "
+            "resolve against, and there is none here (use ws:// or wss://)"
+        )
+    if scheme in ("http", "https"):
+        resolved = ("ws" if scheme == "http" else "wss") + resolved[len(scheme) :]
+    elif scheme not in ("ws", "wss"):
+        raise InvalidURI(
+            f"{uri!r} is not a WebSocket URL: the scheme must be ws://, wss://, http:// "
+            f"or https://, not {scheme}:"
+        )
     if not parts.hostname:
         raise InvalidURI(f"{uri!r} has no host")
-    if parts.fragment or uri.endswith("#"):
-        raise InvalidURI(f"{uri!r} has a #fragment, which WebSocket URLs may not have")
-    return uri
+    return resolved
 
 
 def check_close(code: object, reason: object) -> None:
