@@ -54,6 +54,11 @@ export interface WebSocketStreamOptions extends LoadOptions {
   protocols?: string | string[];
   /** Seconds to wait for the opening handshake (default 10; null: forever). */
   openTimeout?: number | null;
+  /**
+   * As the native WebSocketStream's: aborting before the open rejects `opened` (and `closed`) with the
+   * signal's reason (an AbortError DOMException by default) and abandons the attempt; once open, it closes (1000).
+   */
+  signal?: AbortSignal | null;
   /** Seconds close() waits for the server to answer (default 5); null waits for the browser (up to 60 s). */
   closeTimeout?: number | null;
   /** The largest message handed to the reader, in bytes (UTF-8 for text; default 16 MiB; null: no limit). A larger one closes the connection: PayloadTooBig. */
@@ -89,13 +94,26 @@ export interface OpenInfo {
   extensions: string;
 }
 
+/** How `closed` resolves: `closeCode` (as the native WebSocketStream's) is the same number as `code`. */
 export interface CloseInfo {
   code: number;
+  closeCode: number;
   reason: string;
+}
+
+/** What `close()` takes, as the native WebSocketStream's `close()` does. */
+export interface WebSocketCloseInfo {
+  /** 1000 (default) or 3000-4999. */
+  closeCode?: number;
+  /** At most 123 bytes of UTF-8 (default ""). */
+  reason?: string;
 }
 
 /** Load Pyodide (once per page and indexURL) and the websocket-streaming package. */
 export declare function loadWebSocketStreaming(options?: LoadOptions): Promise<unknown>;
+
+/** The URL `new WebSocket(url)` would open: relative to the page's location, http(s) made ws(s); others as given. */
+export declare function resolveURL(url: string | URL): string;
 
 export declare class WebSocketStreamError extends Error {
   constructor(message: string, name?: string);
@@ -160,8 +178,9 @@ export interface WebSocketStreamEventMap {
 export declare class WebSocketStream extends EventTarget implements AsyncIterable<Message> {
   /** @throws {TypeError} url, protocols or an option of the wrong type, or an unknown option; {RangeError} an option out of range. */
   constructor(url: string | URL, options?: WebSocketStreamOptions);
+  /** The URL opened: resolved against the page's location, http(s) made ws(s), as by `new WebSocket()`. */
   readonly url: string;
-  /** Resolves once (first) open; rejects with ConnectionFailed, ReconnectFailed, or TypeError for a bad URL. */
+  /** Resolves once (first) open; rejects with ConnectionFailed, ReconnectFailed, TypeError for a bad URL, or the signal's reason. */
   readonly opened: Promise<OpenInfo>;
   /**
    * Resolves once ended with a closing handshake (any code; with reconnect: close(), or a close not retried);
@@ -188,6 +207,8 @@ export declare class WebSocketStream extends EventTarget implements AsyncIterabl
   recv(): Promise<Message>;
   /** Closes (with reconnect: stops reconnecting). @throws {TypeError} non-integer code or non-string reason; {RangeError} out of range. */
   close(code?: number, reason?: string): Promise<void>;
+  /** As the native WebSocketStream: close({closeCode, reason}). Unknown keys are a TypeError. */
+  close(closeInfo: WebSocketCloseInfo): Promise<void>;
   [Symbol.asyncIterator](): AsyncIterator<Message>;
   addEventListener<K extends keyof WebSocketStreamEventMap>(
     type: K,

@@ -6,8 +6,8 @@
 //   await ws.send("text");                 // string -> text; ArrayBuffer / TypedArray / DataView -> binary
 //   const data = await ws.recv();          // string | ArrayBuffer
 //   for await (const msg of ws) { ... }    // ends on a normal close
-//   await ws.close(1000, "bye");
-//   const { code, reason } = await ws.closed;
+//   await ws.close(1000, "bye");          // or, as the native WebSocketStream: close({ closeCode, reason })
+//   const { code, reason } = await ws.closed;   // also closeCode, as the native class
 //
 //   // One stream across drops: reconnects with backoff, queues sends while down.
 //   const feed = new WebSocketStream(url, { reconnect: { maxRetries: 10 }, heartbeat: { interval: 20 },
@@ -193,6 +193,24 @@ function checkMessage(data) {
   throw new TypeError(`send() takes a string, an ArrayBuffer, a TypedArray or a DataView, not ${what}`);
 }
 
+const CLOSE_INFO = new Set(["closeCode", "reason"]);
+
+// close(code, reason), or close({closeCode, reason}) as the native WebSocketStream takes it.
+function closeArguments(first, second) {
+  if (!isPlainObject(first)) return [first === undefined ? 1000 : first, second === undefined ? "" : second];
+  if (second !== undefined) {
+    throw new TypeError("close() takes (code, reason) or ({closeCode, reason}), not an object and a reason");
+  }
+  checkKeys(first, CLOSE_INFO, "close()");
+  const { closeCode = 1000, reason = "" } = first;
+  return [closeCode, reason];
+}
+
+// What `opened` (and `closed`) reject with when the signal aborts before the open.
+function abortReason(signal) {
+  return signal.reason ?? new DOMException("signal is aborted without reason", "AbortError");
+}
+
 function checkClose(code, reason) {
   if (!Number.isInteger(code)) {
     throw new TypeError(`the close code must be an integer, not ${typeof code === "number" ? code : typeof code}`);
@@ -246,10 +264,13 @@ function isPlainObject(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-const CONNECTION_OPTIONS = ["protocols", "pyodide", "indexURL", "openTimeout", "closeTimeout", "maxSize", "maxQueue"];
+const CONNECTION_OPTIONS = ["protocols", "pyodide", "indexURL", "wheelURL", "openTimeout", "signal"];
 const KNOWN_OPTIONS = new Set([
   ...CONNECTION_OPTIONS,
   ...[
+    "closeTimeout",
+    "maxSize",
+    "maxQueue",
     "maxQueueBytes",
     "onOverflow",
     "heartbeat",
@@ -451,6 +472,7 @@ export class WebSocketStream extends EventTarget {
   #closing = false;
   #dropped = 0; // dropped by "drop-oldest" on connections already read
   #unsent = 0; // the send queue's length when the stream ended
+  #unwatch = null; // removes the abort listener of the `signal` option
 
   /**
    * Start connecting in the background; `opened` says how it went.
@@ -466,12 +488,15 @@ export class WebSocketStream extends EventTarget {
     }
     options ??= {};
     if (!isPlainObject(options)) throw new TypeError(`options must be an object, not ${describe(options)}`);
-    const { protocols = [], pyodide, indexURL, openTimeout = 10 } = options;
+    const { protocols = [], pyodide, indexURL, openTimeout = 10, signal = null } = options;
     const list = typeof protocols === "string" ? [protocols] : protocols;
     if (!Array.isArray(list) || !list.every((p) => typeof p === "string")) {
       throw new TypeError("protocols must be a string or an array of strings");
     }
     checkSeconds("openTimeout", openTimeout, true);
+    if (signal !== null && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`signal must be an AbortSignal, not ${describe(signal)}`);
+    }
     const entries = coreOptions(options);
     this.#reconnect = options.reconnect !== undefined && options.reconnect !== false;
     /** The URL opened: resolved against the page's location, http(s) made ws(s), as by `new WebSocket()`. */
@@ -480,17 +505,33 @@ export class WebSocketStream extends EventTarget {
     this.opened = this.#opened.promise;
     /** Settles once the stream has ended for good. */
     this.closed = this.#closed.promise;
-    this.#ready = this.#start(list, pyodide, indexURL, openTimeout, entries);
+    if (signal?.aborted) {
+      this.#ready = Promise.reject(abortReason(signal));
+    } else {
+      if (signal !== null) {
+        const abort = () => this.#abort(signal);
+        signal.addEventListener("abort", abort, { once: true });
+        this.#unwatch = () => signal.removeEventListener("abort", abort);
+      }
+      this.#ready = this.#start(list, pyodide, indexURL, openTimeout, entries, signal);
+    }
     this.#ready.catch((error) => this.#end(error, false));
   }
 
-  async #start(protocols, pyodide, indexURL, openTimeout, entries) {
+  async #start(protocols, pyodide, indexURL, openTimeout, entries, signal) {
     this.#bridge = await loadWebSocketStreaming({ pyodide, indexURL });
+    if (this.#final !== null) return; // aborted while Pyodide loaded
     const options = entries.length > 0 ? entries : undefined;
     if (!this.#reconnect) this.#event("connecting", { attempt: 1 });
     const py = await bridged(
-      this.#bridge.js_open(this.url, protocols, openTimeout, options, this.#onEvent, this.#onConnection),
+      this.#bridge.js_open(this.url, protocols, openTimeout, options, this.#onEvent, this.#onConnection, signal),
     );
+    if (this.#final !== null) {
+      // Aborted just as the handshake completed: close the connection nobody will use.
+      await this.#bridge.js_close(py, 1000, "");
+      py.destroy();
+      return;
+    }
     this.#py = py;
     this.#writeLimit = this.#bridge.js_write_limit(py);
     if (!this.#reconnect) {
@@ -533,10 +574,25 @@ export class WebSocketStream extends EventTarget {
     this.dispatchEvent(new WebSocketStreamEvent(type, init));
   }
 
+  // The `signal` option aborted: before the open, `opened` and `closed` reject with the
+  // signal's reason and the attempt is abandoned; once open, the stream is closed (1000).
+  #abort(signal) {
+    if (this.#final !== null) return;
+    if (this.#opened.settled) {
+      this.close().catch(() => {});
+      return;
+    }
+    const py = this.#py; // a reconnecting stream still trying: stop it
+    this.#py = null;
+    this.#end(abortReason(signal), false);
+    if (py !== null) this.#bridge.js_close(py, 1000, "").finally(() => py.destroy());
+  }
+
   // The stream has ended for good: `error` is what recv() throws after the messages.
   #end(error, clean) {
     if (this.#final !== null) return;
     this.#final = error;
+    this.#unwatch?.();
     if (this.#py !== null) {
       if (this.#reconnect) this.#unsent = this.#bridge.js_unsent(this.#py);
       this.#py.destroy(); // nothing of Python is needed any more: the queues are JS
@@ -547,12 +603,13 @@ export class WebSocketStream extends EventTarget {
       this.#opened.reject(error);
     }
     if (clean) {
-      this.#closed.resolve({ code: error.code, reason: error.reason });
+      this.#closed.resolve({ code: error.code, closeCode: error.code, reason: error.reason });
     } else {
       this.#closed.reject(error);
     }
     this.#wakeReader();
-    this.#event("close", { attempt: this.#attempt, code: error.code ?? null, reason: error.reason ?? null, error });
+    const [code, reason] = error instanceof ConnectionClosed ? [error.code, error.reason] : [null, null];
+    this.#event("close", { attempt: this.#attempt, code, reason, error });
   }
 
   async #waitClosed(py) {
@@ -700,13 +757,15 @@ export class WebSocketStream extends EventTarget {
 
   /**
    * Close the connection (with reconnect: stop reconnecting) and wait until it is
-   * closed. Closing twice is harmless.
-   * @param {number} code 1000 or 3000-4999
+   * closed. Closing twice is harmless. Takes `close(code, reason)`, or
+   * `close({closeCode, reason})` as the native WebSocketStream does.
+   * @param {number | {closeCode?: number, reason?: string}} codeOrInfo 1000 (default) or 3000-4999
    * @param {string} reason at most 123 bytes of UTF-8
-   * @throws {TypeError} code is not an integer or reason not a string
+   * @throws {TypeError} code is not an integer or reason not a string, an unknown key
    * @throws {RangeError} code or reason is out of range
    */
-  async close(code = 1000, reason = "") {
+  async close(codeOrInfo, reasonText) {
+    const [code, reason] = closeArguments(codeOrInfo, reasonText);
     checkClose(code, reason);
     try {
       await (this.#reconnect ? this.#ready : this.opened);

@@ -98,7 +98,7 @@ def test_ten_thousand_ordered_messages_and_async_iteration(py, ws_url):
         "ok": True,
         "seen": 100,
         "last": "99",
-        "closed": {"code": 1000, "reason": "done"},
+        "closed": {"code": 1000, "closeCode": 1000, "reason": "done"},
         "backlog": True,
         "end": "ConnectionClosedOK",
     }
@@ -124,8 +124,8 @@ def test_opened_and_closed_promises(py, ws_url):
         ws_url,
     )
     assert out["opened"]["protocol"] == "chat"
-    assert out["clean"] == {"code": 1000, "reason": "bye"}
-    assert out["server"] == {"code": 4001, "reason": "nope"}
+    assert out["clean"] == {"code": 1000, "closeCode": 1000, "reason": "bye"}
+    assert out["server"] == {"code": 4001, "closeCode": 4001, "reason": "nope"}
     assert out["kept"] == ["0", "1"]
     assert out["after"]["ctor"] == "ConnectionClosedError" and out["after"]["code"] == 4001
     assert out["drop"]["ctor"] == "ConnectionClosedError" and out["drop"]["code"] == 1006
@@ -144,7 +144,7 @@ def test_close_codes_reach_the_server(py, ws_server: WebSocketServer, engine):
         """,
         f"{ws_server.url}/echo?id=facade-{engine}",
     )
-    assert out == {"code": 4000, "reason": "js bye ✓"}
+    assert out == {"code": 4000, "closeCode": 4000, "reason": "js bye ✓"}
     assert ws_server.close_received(f"facade-{engine}") == (4000, "js bye ✓")
 
 
@@ -328,8 +328,15 @@ async function main(): Promise<number> {
   if (typeof data !== "string") { const n: number = data.byteLength; }
   for await (const msg of ws) { const m: string | ArrayBuffer = msg; }
   try { await ws.close(1000, "bye"); } catch (e) { if (e instanceof ConnectionClosed) return e.code; }
-  const { code, reason } = await ws.closed;
-  return protocol.length + code + reason.length;
+  const { code, reason, closeCode } = await ws.closed;
+  return protocol.length + code + reason.length + closeCode;
+}
+async function nativeShaped(): Promise<void> {
+  const controller = new AbortController();
+  const ws = new WebSocketStream("/feed", { signal: controller.signal, openTimeout: null });
+  await ws.close({ closeCode: 4000, reason: "bye" });
+  await ws.close({});
+  controller.abort();
 }
 async function resilient(): Promise<number> {
   const ws = new WebSocketStream("ws://127.0.0.1:8765", {
@@ -351,6 +358,7 @@ async function resilient(): Promise<number> {
 }
 main();
 resilient();
+nativeShaped();
 """
     )
     bad = tmp_path / "bad.ts"

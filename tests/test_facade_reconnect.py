@@ -79,7 +79,7 @@ def test_reconnects_after_a_drop(py, ws_server, engine):
     assert again[1] == 1 and second[6] == 3
     assert close[5] == "ConnectionClosedOK" and close[3] == 1000
     assert all(e[7] for e in out["log"])
-    assert out["closed"] == {"code": 1000, "reason": ""}
+    assert out["closed"] == {"code": 1000, "closeCode": 1000, "reason": ""}
     assert out["readyState"] == 3 and out["unsent"] == 0 and out["attempt"] == 0
 
 

@@ -16,10 +16,11 @@ classes. No traceback or PyProxy reaches JS. A JS error (thrown by the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pyodide.ffi import JsBuffer, JsException, jsnull, to_js
+from pyodide.ffi import JsBuffer, JsException, create_proxy, jsnull, to_js
 
 from .browser import BrowserTransport, js_helpers
 from .client import connect
@@ -144,6 +145,23 @@ def _options(entries: Any) -> dict[str, Any]:
     return options
 
 
+async def _abortable[T](opening: Awaitable[T], signal: Any) -> T:
+    """Await ``opening``, cancelled (the half-open socket aborted) if the JS AbortSignal
+    ``signal`` aborts first. Raises CancelledError then."""
+    if signal is None or signal is jsnull:
+        return await opening
+    task = asyncio.ensure_future(opening)
+    listener = create_proxy(lambda _event: task.cancel())
+    signal.addEventListener("abort", listener)
+    try:
+        if signal.aborted:  # before we listened (this coroutine starts after the JS call)
+            task.cancel()
+        return await task
+    finally:
+        signal.removeEventListener("abort", listener)
+        listener.destroy()
+
+
 async def js_open(
     url: str,
     protocols: Any,
@@ -151,6 +169,7 @@ async def js_open(
     options: Any = None,
     on_event: Any = None,
     on_connection: Any = None,
+    signal: Any = None,
 ) -> Any:
     """Open a stream for JS: a WebSocketStream once open, or a JS Error for what
     ``connect()`` raises.
@@ -160,6 +179,11 @@ async def js_open(
     each of its StateEvents, and ``on_connection(state)`` with the JS state of each
     connection as soon as it opens (JS then reads that connection's messages
     itself, so the stream keeps no reference to it for its own ``recv()``).
+
+    ``signal`` (a JS AbortSignal, or None) aborting before the open cancels the
+    attempt (the socket is dropped) and returns an AbortError; the ES module has
+    already rejected ``opened`` with the signal's reason. A reconnecting stream
+    is stopped by the ES module itself (``js_close``).
     """
     try:
         kwargs = {} if _py(options) is None else _options(options)
@@ -171,7 +195,10 @@ async def js_open(
             **kwargs,
         )
         if not opener.reconnect:
-            return await opener
+            try:
+                return await _abortable(opener._start(), signal)
+            except asyncio.CancelledError:
+                return js_helpers().makeError("AbortError", "the signal aborted the opening")
         # Not `await opener`, which returns after the first open: the listeners must
         # see that connection's JS state and events from the start.
         stream = ReconnectingStream(
