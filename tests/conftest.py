@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
+import hypothesis_profiles  # noqa: E402, F401 - loads $HYPOTHESIS_PROFILE (default "ci")
 from servers import StaticServer, WebSocketServer  # noqa: E402
 from websocket_streaming.connection import BACKENDS, DEFAULT_BACKEND  # noqa: E402
 
@@ -53,6 +54,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "both_backends: also run in Chromium with the other backend (conftest.py)"
     )
+    config.addinivalue_line(
+        "markers",
+        "engines(*names): run only in these engines, for a browser feature the others lack "
+        "(the test's docstring says which); never a skip",
+    )
 
 
 def selected_engines(config: pytest.Config) -> list[str]:
@@ -72,6 +78,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" not in metafunc.fixturenames:
         return
     engines = selected_engines(metafunc.config)
+    only = metafunc.definition.get_closest_marker("engines")
+    if only is not None:
+        engines = [e for e in engines if e in only.args]
     if "backend" not in metafunc.fixturenames:  # no page: the browser itself
         metafunc.parametrize("engine", engines, scope="session")
         return
@@ -300,6 +309,16 @@ def run_in_pyodide(func: Callable[..., Any]) -> Callable[..., Any]:
 # -- summary -------------------------------------------------------------------
 
 
+def _tier(nodeid: str) -> str:
+    """The tier of a test from its id: the engine (and backend) its parameters start with."""
+    params = nodeid.partition("[")[2].rstrip("]")
+    keys = [f"{e}-{b}" for e in harness.ENGINES for b in ("native", "classic")]
+    for key in [*keys, *harness.ENGINES]:  # the longer keys first
+        if params == key or params.startswith(key + "-"):
+            return f"browser: {key}"
+    return "CPython (no browser)"
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Count what ran: tests on CPython, and browser tests per engine."""
     counts: Counter[tuple[str, str]] = Counter()
@@ -307,12 +326,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         for report in terminalreporter.stats.get(outcome, []):
             if outcome == "passed" and report.when != "call":
                 continue
-            tier = "CPython (no browser)"
-            for engine in harness.ENGINES:
-                for key in (engine, f"{engine}-native", f"{engine}-classic"):
-                    if key in getattr(report, "keywords", ()):
-                        tier = f"browser: {key}"
-            counts[(tier, outcome)] += 1
+            counts[(_tier(report.nodeid), outcome)] += 1
     if not counts:
         return
     terminalreporter.section("tests by tier")

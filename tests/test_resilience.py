@@ -114,12 +114,17 @@ async def test_max_retries_ends_with_reconnect_failed(py, refused_url):
     assert 0.2 <= elapsed < 8, elapsed  # two delays of 0.1-0.3 s each, plus three refusals
 
 
-def test_open_timeout_then_the_next_attempt(py, raw, raw_url):
+def test_open_timeout_then_the_next_attempt(py, raw, raw_url, engine):
     """A server that accepts TCP and never answers the handshake: open_timeout fires, the
-    next attempt runs, and the stream gives up with TimeoutError as the cause."""
+    next attempt runs, and the stream gives up with TimeoutError as the cause (the events are
+    checked in the page). The server sees both handshakes, except sometimes from Firefox: it
+    keeps the first TCP connection open after close() (see ENVIRONMENT.md) and, as RFC 6455
+    4.1 asks, may hold a second handshake to the same host while one is pending, so the
+    retry can time out in the browser's own queue."""
     before = raw.accepted["/no-handshake"]
     _open_timeout_then_retry(py, raw_url=raw_url)
-    assert raw.accepted["/no-handshake"] - before == 2
+    seen = raw.accepted["/no-handshake"] - before
+    assert seen == 2 or (engine == "firefox" and seen == 1), seen
 
 
 @run_in_pyodide
