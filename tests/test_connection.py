@@ -22,7 +22,12 @@ from websocket_streaming import (
     WebSocketStream,
     connect,
 )
-from websocket_streaming.connection import DEFAULT_MAX_QUEUE_BYTES, TAKE_BYTES, TAKE_MESSAGES
+from websocket_streaming.connection import (
+    DEFAULT_MAX_QUEUE_BYTES,
+    DEFAULT_MAX_SIZE,
+    TAKE_BYTES,
+    TAKE_MESSAGES,
+)
 
 URL = "ws://fake.test/chat"
 
@@ -970,3 +975,49 @@ async def test_recv_takes_the_backlog_in_batches_of_bytes():
     assert [await ws.recv() for _ in messages] == messages
     assert transport.takes == [3, 1, 1, 1]
     assert max(transport.takes) <= TAKE_MESSAGES
+
+
+@async_test
+async def test_calls_after_a_failed_connect():
+    """A socket that failed before it opened: send() and recv() raise the 1006 close at
+    once, close() and abort() do nothing, and a bad close code is still refused."""
+    transport = FakeTransport(URL)
+    ws = WebSocketStream(URL, transport)
+    transport.fail()
+    await transport.flush()
+    assert ws.state is State.CLOSED
+    with pytest.raises(
+        ConnectionClosedError, match=exactly("connection closed: 1006 (abnormal closure)")
+    ):
+        await ws.send("hello")
+    with pytest.raises(
+        ConnectionClosedError, match=exactly("connection closed: 1006 (abnormal closure)")
+    ):
+        await ws.recv()
+    await ws.close()
+    ws.abort()
+    assert transport.close_calls == [] and transport.sent == []
+    with pytest.raises(
+        InvalidCloseCode, match=exactly("close code 1006 is not allowed: use 1000 or 3000-4999")
+    ):
+        await ws.close(1006)
+
+
+@async_test
+async def test_send_while_the_server_closes_raises_closing():
+    """The server's close frame came (CLOSING, no close event yet): send() raises a 1006
+    ConnectionClosedError "the connection is closing", and sends nothing."""
+    ws, transport = await open_stream()
+    transport._closing()  # the server's close frame arrived; its close event has not run
+    assert transport.state is State.CLOSING and transport.close_info is None
+    with pytest.raises(
+        ConnectionClosedError,
+        match=exactly("connection closed: 1006 (abnormal closure) 'the connection is closing'"),
+    ):
+        await ws.send("late")
+    assert transport.sent == []
+
+
+def test_documented_default_limits():
+    """The defaults connect() documents: 16 MiB max_size, 64 MiB max_queue_bytes."""
+    assert (DEFAULT_MAX_SIZE, DEFAULT_MAX_QUEUE_BYTES) == (16 << 20, 64 << 20)

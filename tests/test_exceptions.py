@@ -208,3 +208,20 @@ def test_new_exceptions_pickle_with_their_attributes(exc):
         assert type(clone) is type(exc)
         assert vars(clone) == vars(exc)
         assert str(clone) == str(exc)
+
+
+# -- the close frames, as the websockets library reports them ------------------------------
+
+
+def test_close_frames_rcvd_and_sent():
+    """rcvd and sent are the close frame (a Close, printed as describe_close prints it),
+    the same one both ways since a browser echoes it; None when none arrived (1006);
+    rcvd_then_sent is None, as a browser does not say."""
+    exc = ConnectionClosedOK(1000, "bye")
+    assert exc.rcvd == exceptions.Close(1000, "bye") == exc.sent
+    assert str(exc.rcvd) == "1000 (normal closure) 'bye'"
+    assert exc.rcvd_then_sent is None
+    assert str(ConnectionClosedError(1005, "").sent) == "1005 (no status received)"
+    dropped = ConnectionClosedError(1006, "")
+    assert (dropped.rcvd, dropped.sent, dropped.rcvd_then_sent) == (None, None, None)
+    assert ConnectionClosedError(1007, "").rcvd == exceptions.Close(1007, "")

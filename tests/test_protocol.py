@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import math
 import time
@@ -576,3 +577,10 @@ def test_timer_delay_never_arms_a_timer_in_the_past(delay, armed):
 
     assert MIN_TIMER == 0.01
     assert timer_delay(delay) == armed
+
+
+def test_heartbeat_is_frozen():
+    """A Heartbeat cannot be changed once made (a stream reads it when it opens)."""
+    heartbeat = Heartbeat(10)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        heartbeat.interval = 1  # type: ignore[misc]
