@@ -100,8 +100,9 @@ build() {
     echo "$lock_inputs" > "$DIST/pyodide/.lock.stamp"
   fi
 
-  # 5. The ES module and the demo pages: plain copies.
+  # 5. The ES module, the wheel it installs by default (beside it) and the demo pages: plain copies.
   cp js/websocket_streaming.js js/websocket_streaming.d.ts js/package.json "$DIST/"
+  rm -f "$DIST"/websocket_streaming-*.whl && cp "$ours" "$DIST/"
   mkdir -p "$DIST/demo" && cp -r demo/. "$DIST/demo/"
   say "dist ready: $DIST/ (serve it with: python3 -m http.server -d $DIST)"
 }

@@ -1,16 +1,24 @@
 // Types for websocket_streaming.js.
 
-/** Where Pyodide and the websocket-streaming wheel are looked for by default: ./pyodide/ beside the module. */
+/** Where Pyodide is looked for by default: ./pyodide/ beside the module. */
 export declare const DEFAULT_INDEX_URL: string;
+/** The websocket-streaming wheel shipped beside the module, installed with micropip when Pyodide lacks the package. */
+export declare const DEFAULT_WHEEL_URL: string;
 
 export type Message = string | ArrayBuffer;
 export type SendData = string | ArrayBuffer | ArrayBufferView;
 
+/**
+ * Where the Python side comes from. The package is used as it is when importable (micropip, PyScript,
+ * JupyterLite installed it), loaded with loadPackage when the lock file lists it, else installed from wheelURL.
+ */
 export interface LoadOptions {
-  /** An already loaded Pyodide instance whose lock file lists websocket-streaming. */
+  /** An already loaded Pyodide instance. */
   pyodide?: unknown;
-  /** Where to load Pyodide from when no instance is given (default DEFAULT_INDEX_URL). */
+  /** The folder holding pyodide.mjs, when no instance is given (default DEFAULT_INDEX_URL); relative to the module. */
   indexURL?: string;
+  /** The websocket-streaming wheel micropip installs when Pyodide lacks the package (default DEFAULT_WHEEL_URL). */
+  wheelURL?: string;
 }
 
 /** An application-level ping (a page cannot send WebSocket pings) that the server answers. */
@@ -109,7 +117,7 @@ export interface WebSocketCloseInfo {
   reason?: string;
 }
 
-/** Load Pyodide (once per page and indexURL) and the websocket-streaming package. */
+/** Load Pyodide (once per page and indexURL, or per instance given) and the websocket-streaming package. */
 export declare function loadWebSocketStreaming(options?: LoadOptions): Promise<unknown>;
 
 /** The URL `new WebSocket(url)` would open: relative to the page's location, http(s) made ws(s); others as given. */

@@ -20,8 +20,24 @@
 // message is the very string or ArrayBuffer the browser delivered, read from the
 // connection's JS queue; a sent one is handed to the browser as is.
 
-/** Where Pyodide and our wheel are looked for when no Pyodide instance is given. */
+// Pyodide and the wheel are found relative to this module's own URL, which only an ES module has.
+if (typeof import.meta.url !== "string" || import.meta.url === "") {
+  throw new Error(
+    "websocket-streaming is an ES module and must be loaded as one: this bundle has no import.meta.url " +
+      '(an IIFE or CommonJS build?). Bundle with format "esm" (esbuild --format=esm, Vite\'s default) and ' +
+      'load it with <script type="module">.',
+  );
+}
+
+/** Where Pyodide is looked for when no Pyodide instance is given: ./pyodide/ beside this module. */
 export const DEFAULT_INDEX_URL = new URL("./pyodide/", import.meta.url).href;
+
+/**
+ * The websocket-streaming wheel shipped beside this module (in dist/ and in the npm package),
+ * installed with micropip into a Pyodide that neither has the package nor lists it in its lock.
+ * Its version is the Python package's (tests/test_packages.py checks it).
+ */
+export const DEFAULT_WHEEL_URL = new URL("./websocket_streaming-0.1.0-py3-none-any.whl", import.meta.url).href;
 
 const MAX_REASON_BYTES = 123;
 
@@ -134,23 +150,74 @@ async function bridged(promise) {
 // One Pyodide and one import of our package per page, whatever the number of streams.
 const bridges = new Map();
 
-async function loadBridge(pyodide, indexURL) {
-  if (!pyodide) {
-    const { loadPyodide } = await import(new URL("pyodide.mjs", indexURL).href);
-    pyodide = await loadPyodide({ indexURL });
+// The last line of an error's message (a PythonError's is its traceback).
+function lastLine(error) {
+  const lines = String(error?.message ?? error)
+    .trim()
+    .split("\n");
+  return lines[lines.length - 1];
+}
+
+async function importPyodide(indexURL) {
+  const url = new URL("pyodide.mjs", indexURL).href;
+  let module;
+  try {
+    module = await import(/* @vite-ignore */ url);
+  } catch (error) {
+    throw new WebSocketStreamError(
+      `could not load Pyodide from ${url} (${lastLine(error)}): pass the option { pyodide } (a loaded ` +
+        "Pyodide) or { indexURL } (the folder that holds pyodide.mjs, e.g. node_modules/pyodide/ served by your app)",
+    );
   }
-  await pyodide.loadPackage("websocket-streaming", { messageCallback: () => {} });
+  return await module.loadPyodide({ indexURL });
+}
+
+// How this Pyodide gets our package: "importable" (micropip, PyScript, JupyterLite put it
+// there), "lock" (its lock file lists it) or "wheel" (micropip.install(wheelURL)).
+function packageSource(pyodide) {
+  if (pyodide.runPython("__import__('importlib.util').util.find_spec('websocket_streaming') is not None")) {
+    return "importable";
+  }
+  const packages = pyodide.lockfile?.packages ?? pyodide._api?.lockfile_packages ?? {};
+  return "websocket-streaming" in packages ? "lock" : "wheel";
+}
+
+async function loadBridge(pyodide, indexURL, wheelURL) {
+  pyodide ??= await importPyodide(indexURL);
+  const source = packageSource(pyodide);
+  if (source === "lock") {
+    await pyodide.loadPackage("websocket-streaming", { messageCallback: () => {} });
+  } else if (source === "wheel") {
+    try {
+      await pyodide.loadPackage("micropip", { messageCallback: () => {} });
+      const micropip = pyodide.pyimport("micropip");
+      try {
+        await micropip.install(wheelURL);
+      } finally {
+        micropip.destroy();
+      }
+    } catch (error) {
+      throw new WebSocketStreamError(
+        `this Pyodide has no websocket_streaming package and installing the wheel ${wheelURL} with micropip ` +
+          `failed (${lastLine(error)}): pass the option { wheelURL } (where websocket_streaming-*.whl is served), ` +
+          "or install the package into Pyodide before the first stream",
+      );
+    }
+  }
   return pyodide.pyimport("websocket_streaming.facade");
 }
 
 /**
- * Load (once) the Python side: Pyodide from `indexURL`, or the instance given,
- * then the websocket-streaming package from that Pyodide's lock file.
+ * Load (once) the Python side: Pyodide from `indexURL`, or the instance given; then our
+ * package, wherever it is: already importable (installed with micropip, PyScript,
+ * JupyterLite) -> used as is; listed in the lock file -> `loadPackage`; else
+ * `micropip.install(wheelURL)` (default: the wheel beside this module).
  */
-export function loadWebSocketStreaming({ pyodide, indexURL = DEFAULT_INDEX_URL } = {}) {
+export function loadWebSocketStreaming({ pyodide, indexURL = DEFAULT_INDEX_URL, wheelURL = DEFAULT_WHEEL_URL } = {}) {
   const key = pyodide ?? new URL(indexURL, import.meta.url).href;
   if (!bridges.has(key)) {
-    const loading = loadBridge(pyodide, new URL(indexURL, import.meta.url).href);
+    const wheel = new URL(wheelURL, import.meta.url).href;
+    const loading = loadBridge(pyodide, new URL(indexURL, import.meta.url).href, wheel);
     loading.catch(() => bridges.delete(key)); // let a later call retry
     bridges.set(key, loading);
   }
@@ -488,7 +555,7 @@ export class WebSocketStream extends EventTarget {
     }
     options ??= {};
     if (!isPlainObject(options)) throw new TypeError(`options must be an object, not ${describe(options)}`);
-    const { protocols = [], pyodide, indexURL, openTimeout = 10, signal = null } = options;
+    const { protocols = [], pyodide, indexURL, wheelURL, openTimeout = 10, signal = null } = options;
     const list = typeof protocols === "string" ? [protocols] : protocols;
     if (!Array.isArray(list) || !list.every((p) => typeof p === "string")) {
       throw new TypeError("protocols must be a string or an array of strings");
@@ -513,13 +580,13 @@ export class WebSocketStream extends EventTarget {
         signal.addEventListener("abort", abort, { once: true });
         this.#unwatch = () => signal.removeEventListener("abort", abort);
       }
-      this.#ready = this.#start(list, pyodide, indexURL, openTimeout, entries, signal);
+      this.#ready = this.#start(list, { pyodide, indexURL, wheelURL }, openTimeout, entries, signal);
     }
     this.#ready.catch((error) => this.#end(error, false));
   }
 
-  async #start(protocols, pyodide, indexURL, openTimeout, entries, signal) {
-    this.#bridge = await loadWebSocketStreaming({ pyodide, indexURL });
+  async #start(protocols, load, openTimeout, entries, signal) {
+    this.#bridge = await loadWebSocketStreaming(load);
     if (this.#final !== null) return; // aborted while Pyodide loaded
     const options = entries.length > 0 ? entries : undefined;
     if (!this.#reconnect) this.#event("connecting", { attempt: 1 });
