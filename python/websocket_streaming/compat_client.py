@@ -4,6 +4,10 @@
 :class:`~websocket_streaming.WebSocketStream` (the core does all the work);
 :class:`connect` adapts :func:`websocket_streaming.connect`. See :mod:`.compat`
 for how they replace the ``websockets`` modules. Pure Python, no ``js``.
+
+Over 600 lines on purpose: ClientConnection mirrors the ``websockets`` client API
+member by member, each with the browser's limit documented where it has one;
+splitting the one class would scatter the one API.
 """
 
 from __future__ import annotations

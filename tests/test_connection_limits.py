@@ -1,0 +1,182 @@
+"""connection.py: max_size, max_queue / max_queue_bytes and their overflow policies, batched take."""
+
+from __future__ import annotations
+
+import pytest
+from fake_transport import FakeTransport, async_test, exactly
+from test_connection import URL, open_stream
+from websocket_streaming import (
+    ConnectionClosedError,
+    InvalidCloseCode,
+    PayloadTooBig,
+    QueueOverflow,
+    State,
+    WebSocketStream,
+)
+from websocket_streaming.connection import (
+    DEFAULT_MAX_QUEUE_BYTES,
+    DEFAULT_MAX_SIZE,
+    TAKE_BYTES,
+    TAKE_MESSAGES,
+)
+
+# -- limits ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("big", "size"), [(b"x" * 11, 11), ("é" * 6, 12)], ids=["binary", "text-utf8"]
+)
+@async_test
+async def test_message_over_max_size_closes_with_payload_too_big(big, size):
+    """A message one byte over max_size: the earlier ones, then PayloadTooBig; 1009."""
+    ws, transport = await open_stream(max_size=10)
+    transport.receive("a", b"x" * 10, big, "after")
+    await transport.flush()
+    assert [await ws.recv(), await ws.recv()] == ["a", b"x" * 10]
+    with pytest.raises(PayloadTooBig) as info:
+        await ws.recv()
+    assert (info.value.size, info.value.max_size) == (size, 10)
+    assert info.value.code == 1009
+    assert (ws.close_code, ws.state) == (1009, State.CLOSED)
+    assert ws.close_reason == f"message of {size} bytes is over max_size=10"
+    assert transport.close_calls == [(4009, "message too big")]
+
+
+@async_test
+async def test_max_size_none_has_no_limit():
+    """max_size=None lets a message of any size through."""
+    ws, transport = await open_stream(max_size=None)
+    transport.receive(b"x" * (1 << 20))
+    assert len(await ws.recv()) == 1 << 20
+
+
+@async_test
+async def test_queue_overflow_close_after_the_messages_that_fit():
+    """on_overflow="close": the messages that fit, then QueueOverflow; close_code 1008."""
+    ws, transport = await open_stream(max_queue=3)
+    transport.receive("m0", "m1", "m2", "m3", "m4")
+    await transport.flush()
+    assert [await ws.recv() for _ in range(3)] == ["m0", "m1", "m2"]
+    with pytest.raises(QueueOverflow) as info:
+        await ws.recv()
+    assert info.value.size == (3, 6)
+    assert info.value.limit == (3, DEFAULT_MAX_QUEUE_BYTES)
+    assert ws.close_code == 1008
+    assert transport.close_calls == [(4008, "reader too slow")]
+
+
+@async_test
+async def test_queue_overflow_by_bytes():
+    """max_queue_bytes bounds the unread bytes the same way."""
+    ws, transport = await open_stream(max_queue_bytes=10)
+    transport.receive(b"12345", b"67890", b"x")
+    await transport.flush()
+    assert [await ws.recv(), await ws.recv()] == [b"12345", b"67890"]
+    with pytest.raises(QueueOverflow) as info:
+        await ws.recv()
+    assert (info.value.size, info.value.limit) == ((2, 10), (None, 10))
+
+
+@async_test
+async def test_reading_keeps_the_queue_under_max_queue():
+    """A reader that keeps up never overflows, however many messages pass."""
+    ws, transport = await open_stream(max_queue=2)
+    for i in range(100):
+        transport.receive(f"m{i}")
+        assert await ws.recv() == f"m{i}"
+    assert ws.state is State.OPEN
+
+
+@async_test
+async def test_drop_oldest_keeps_the_newest_in_order():
+    """on_overflow="drop-oldest": the oldest unread are dropped and counted; newest kept in order."""
+    ws, transport = await open_stream(max_queue=3, on_overflow="drop-oldest")
+    transport.receive(*(f"m{i}" for i in range(10)))
+    await transport.flush()
+    assert ws.dropped == 7
+    assert [await ws.recv() for _ in range(3)] == ["m7", "m8", "m9"]
+    assert ws.state is State.OPEN
+    transport.receive("m10")
+    assert await ws.recv() == "m10"
+    assert ws.dropped == 7
+
+
+@async_test
+async def test_drop_oldest_by_bytes():
+    """drop-oldest with max_queue_bytes drops just enough old messages for the new one."""
+    ws, transport = await open_stream(max_queue_bytes=10, on_overflow="drop-oldest")
+    transport.receive(b"aaaa", b"bbbb", b"cc", b"dddddd")
+    await transport.flush()
+    assert ws.dropped == 2
+    assert [await ws.recv(), await ws.recv()] == [b"cc", b"dddddd"]
+
+
+@async_test
+async def test_recv_takes_the_backlog_in_batches_of_messages():
+    """recv() moves a backlog into Python at most TAKE_MESSAGES messages at a time."""
+    ws, transport = await open_stream(max_queue_bytes=None)
+    count = 2 * TAKE_MESSAGES + 100
+    transport.receive(*(str(i % 10) for i in range(count)))
+    await transport.flush()
+    got = [await ws.recv() for _ in range(count)]
+    assert got == [str(i % 10) for i in range(count)]
+    assert transport.takes == [TAKE_MESSAGES, TAKE_MESSAGES, 100]
+
+
+@async_test
+async def test_recv_takes_the_backlog_in_batches_of_bytes():
+    """A batch holds at most TAKE_BYTES bytes, but always at least one message."""
+    ws, transport = await open_stream()
+    third = TAKE_BYTES // 3
+    messages = [b"a" * third] * 4 + [b"b" * (TAKE_BYTES + 1), b"c"]
+    transport.receive(*messages)
+    await transport.flush()
+    assert [await ws.recv() for _ in messages] == messages
+    assert transport.takes == [3, 1, 1, 1]
+    assert max(transport.takes) <= TAKE_MESSAGES
+
+
+@async_test
+async def test_calls_after_a_failed_connect():
+    """A socket that failed before it opened: send() and recv() raise the 1006 close at
+    once, close() and abort() do nothing, and a bad close code is still refused."""
+    transport = FakeTransport(URL)
+    ws = WebSocketStream(URL, transport)
+    transport.fail()
+    await transport.flush()
+    assert ws.state is State.CLOSED
+    with pytest.raises(
+        ConnectionClosedError, match=exactly("connection closed: 1006 (abnormal closure)")
+    ):
+        await ws.send("hello")
+    with pytest.raises(
+        ConnectionClosedError, match=exactly("connection closed: 1006 (abnormal closure)")
+    ):
+        await ws.recv()
+    await ws.close()
+    ws.abort()
+    assert transport.close_calls == [] and transport.sent == []
+    with pytest.raises(
+        InvalidCloseCode, match=exactly("close code 1006 is not allowed: use 1000 or 3000-4999")
+    ):
+        await ws.close(1006)
+
+
+@async_test
+async def test_send_while_the_server_closes_raises_closing():
+    """The server's close frame came (CLOSING, no close event yet): send() raises a 1006
+    ConnectionClosedError "the connection is closing", and sends nothing."""
+    ws, transport = await open_stream()
+    transport._closing()  # the server's close frame arrived; its close event has not run
+    assert transport.state is State.CLOSING and transport.close_info is None
+    with pytest.raises(
+        ConnectionClosedError,
+        match=exactly("connection closed: 1006 (abnormal closure) 'the connection is closing'"),
+    ):
+        await ws.send("late")
+    assert transport.sent == []
+
+
+def test_documented_default_limits():
+    """The defaults connect() documents: 16 MiB max_size, 64 MiB max_queue_bytes."""
+    assert (DEFAULT_MAX_SIZE, DEFAULT_MAX_QUEUE_BYTES) == (16 << 20, 64 << 20)
