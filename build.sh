@@ -150,7 +150,11 @@ case "$cmd" in
     ;;
   lite)
     build
-    exec "$VENV/bin/python" tools/build_lite.py --dist "$DIST" "$@"
+    "$VENV/bin/python" tools/build_lite.py --dist "$DIST" "$@"
+    say "JupyterLite site ready: $DIST/lite/"
+    echo "Serve $DIST/ and open the notebook (./build.sh demo serves $DIST/ and the streams the notebook reads):"
+    echo "  ./build.sh demo          # or: python3 -m http.server -d $DIST 8000"
+    echo "  http://127.0.0.1:8000/lite/lab/index.html?path=notebook.ipynb"
     ;;
   check) ensure_venv && check ;;
   bench) build; exec "$VENV/bin/python" tests/bench "$@" ;;

@@ -186,7 +186,15 @@ async function loadBridge(pyodide, indexURL, wheelURL) {
   pyodide ??= await importPyodide(indexURL);
   const source = packageSource(pyodide);
   if (source === "lock") {
-    await pyodide.loadPackage("websocket-streaming", { messageCallback: () => {} });
+    // loadPackage reports a failed download or a sha256 mismatch to errorCallback, not by rejecting.
+    const errors = [];
+    await pyodide.loadPackage("websocket-streaming", {
+      messageCallback: () => {},
+      errorCallback: (m) => errors.push(m),
+    });
+    if (errors.length > 0) {
+      throw new WebSocketStreamError(`loading websocket-streaming from the Pyodide lock failed: ${errors.join("; ")}`);
+    }
   } else if (source === "wheel") {
     try {
       await pyodide.loadPackage("micropip", { messageCallback: () => {} });
