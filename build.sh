@@ -6,6 +6,7 @@
 #   ./build.sh demo [--port N]  build, start the demo servers, print the URL
 #   ./build.sh lite             build the JupyterLite site into dist/lite/
 #   ./build.sh check            lint (ruff, biome), types (mypy strict), import cycles
+#   ./build.sh packages         publish-ready sdist + wheel (twine check) and npm tarball in build/packages/
 #   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt] [--target S] [--reps N]
 #                               throughput and round trips: Python API and JS facade vs raw JS
 #
@@ -107,6 +108,23 @@ build() {
   say "dist ready: $DIST/ (serve it with: python3 -m http.server -d $DIST)"
 }
 
+# Publish-ready packages in build/packages/: the sdist and wheel (pypa/build, checked with
+# `twine check --strict`) and the npm tarball: js/ staged in build/npm-package/ with the
+# wheel the module installs by default, README.md and LICENSE, then `npm pack`.
+packages() {
+  local out="$CACHE/packages" stage="$CACHE/npm-package"
+  rm -rf "$out" "$stage" && mkdir -p "$out" "$stage"
+  say "python -m build: sdist + wheel -> $out/"
+  "$VENV/bin/python" -m build -q --sdist --wheel --no-isolation -o "$out" . >/dev/null
+  "$VENV/bin/twine" check --strict "$out"/*
+  say "npm pack -> $out/"
+  cp js/websocket_streaming.js js/websocket_streaming.d.ts js/package.json README.md LICENSE "$stage/"
+  cp "$out"/websocket_streaming-*-py3-none-any.whl "$stage/"
+  npm pack --silent --pack-destination "$out" "./$stage" >/dev/null
+  say "packages ready:"
+  ls -1 "$out"
+}
+
 # Biome (JS lint and format), pinned, installed into build/node/: no package.json or
 # node_modules at the top level. Skipped when that version is already there.
 BIOME_VERSION=2.6.8
@@ -157,6 +175,7 @@ case "$cmd" in
     echo "  http://127.0.0.1:8000/lite/lab/index.html?path=notebook.ipynb"
     ;;
   check) ensure_venv && check ;;
+  packages) build && packages ;;
   bench) build; exec "$VENV/bin/python" tests/bench "$@" ;;
-  *) die "unknown command '$cmd' (use: build, test, demo, lite, check, bench)" ;;
+  *) die "unknown command '$cmd' (use: build, test, demo, lite, check, bench, packages)" ;;
 esac
