@@ -125,15 +125,21 @@ packages() {
   ls -1 "$out"
 }
 
-# Biome (JS lint and format), pinned, installed into build/node/: no package.json or
-# node_modules at the top level. Skipped when that version is already there.
+# The Node tools, pinned, installed together into build/node/ (one npm install, so neither
+# prunes the other): no package.json or node_modules at the top level. Biome lints and
+# formats the JavaScript; esbuild bundles the test app built from the npm tarball
+# (tests/test_bundler.py). Skipped when those versions are already there.
 BIOME_VERSION=2.6.8
+ESBUILD_VERSION=0.28.2
 BIOME="$CACHE/node/node_modules/.bin/biome"
-ensure_biome() {
-  if [ -x "$BIOME" ] && [ "$("$BIOME" --version 2>/dev/null)" = "Version: $BIOME_VERSION" ]; then return 0; fi
+ESBUILD="$CACHE/node/node_modules/.bin/esbuild"
+ensure_node_tools() {
+  if [ -x "$BIOME" ] && [ "$("$BIOME" --version 2>/dev/null)" = "Version: $BIOME_VERSION" ] &&
+    [ -x "$ESBUILD" ] && [ "$("$ESBUILD" --version 2>/dev/null)" = "$ESBUILD_VERSION" ]; then return 0; fi
   need npm "install Node.js and npm (Debian: apt-get install nodejs npm)"
-  say "npm install @biomejs/biome@$BIOME_VERSION -> $CACHE/node/"
-  npm install --prefix "$CACHE/node" --no-save --no-audit --no-fund --silent "@biomejs/biome@$BIOME_VERSION"
+  say "npm install @biomejs/biome@$BIOME_VERSION esbuild@$ESBUILD_VERSION -> $CACHE/node/"
+  npm install --prefix "$CACHE/node" --no-save --no-audit --no-fund --silent \
+    "@biomejs/biome@$BIOME_VERSION" "esbuild@$ESBUILD_VERSION"
 }
 
 # Lint and type-check: ruff on everything, mypy --strict on the package, no import cycles in
@@ -144,7 +150,7 @@ check() {
   "$VENV/bin/ruff" format -q --check python tests tools demo
   "$VENV/bin/mypy" --no-error-summary
   "$VENV/bin/python" tools/check_imports.py python/websocket_streaming
-  ensure_biome
+  ensure_node_tools
   local js
   shopt -s nullglob globstar  # python/websocket_streaming/*.js may not exist yet
   js=(js python/websocket_streaming/*.js demo/*.js tests/**/*.js)
@@ -175,7 +181,7 @@ case "$cmd" in
     echo "  http://127.0.0.1:8000/lite/lab/index.html?path=notebook.ipynb"
     ;;
   check) ensure_venv && check ;;
-  packages) build && packages ;;
+  packages) build && ensure_node_tools && packages ;;
   bench) build; exec "$VENV/bin/python" tests/bench "$@" ;;
   *) die "unknown command '$cmd' (use: build, test, demo, lite, check, bench, packages)" ;;
 esac

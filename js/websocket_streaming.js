@@ -182,6 +182,28 @@ function packageSource(pyodide) {
   return "websocket-streaming" in packages ? "lock" : "wheel";
 }
 
+// micropip.install(wheelURL); where micropip cannot be loaded (offline with the npm package
+// `pyodide`, which ships no wheels), the wheel is unpacked into site-packages: it is pure
+// Python with no dependencies, so that is all an install does.
+async function installWheel(pyodide, wheelURL) {
+  const errors = [];
+  await pyodide.loadPackage("micropip", { messageCallback: () => {}, errorCallback: (m) => errors.push(m) });
+  if (errors.length === 0) {
+    const micropip = pyodide.pyimport("micropip");
+    try {
+      await micropip.install(wheelURL);
+    } finally {
+      micropip.destroy();
+    }
+    return;
+  }
+  const response = await fetch(wheelURL);
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText} for ${wheelURL}`);
+  const sitePackages = pyodide.runPython("__import__('sysconfig').get_path('purelib')");
+  pyodide.unpackArchive(await response.arrayBuffer(), "wheel", { extractDir: sitePackages });
+  pyodide.runPython("__import__('importlib').invalidate_caches()");
+}
+
 async function loadBridge(pyodide, indexURL, wheelURL) {
   pyodide ??= await importPyodide(indexURL);
   const source = packageSource(pyodide);
@@ -197,16 +219,10 @@ async function loadBridge(pyodide, indexURL, wheelURL) {
     }
   } else if (source === "wheel") {
     try {
-      await pyodide.loadPackage("micropip", { messageCallback: () => {} });
-      const micropip = pyodide.pyimport("micropip");
-      try {
-        await micropip.install(wheelURL);
-      } finally {
-        micropip.destroy();
-      }
+      await installWheel(pyodide, wheelURL);
     } catch (error) {
       throw new WebSocketStreamError(
-        `this Pyodide has no websocket_streaming package and installing the wheel ${wheelURL} with micropip ` +
+        `this Pyodide has no websocket_streaming package and installing the wheel ${wheelURL} ` +
           `failed (${lastLine(error)}): pass the option { wheelURL } (where websocket_streaming-*.whl is served), ` +
           "or install the package into Pyodide before the first stream",
       );
