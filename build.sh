@@ -17,6 +17,7 @@ cd "$(dirname "$0")"
 PYODIDE_VERSION=314.0.7
 MICROPIP_VERSION=0.11.1
 PACKAGING_VERSION=26.1
+PYSCRIPT_VERSION=0.7.31
 DIST=dist
 CACHE=build
 VENV=.venv
@@ -105,6 +106,20 @@ build() {
   cp js/websocket_streaming.js js/websocket_streaming.d.ts js/package.json "$DIST/"
   rm -f "$DIST"/websocket_streaming-*.whl && cp "$ours" "$DIST/"
   mkdir -p "$DIST/demo" && cp -r demo/. "$DIST/demo/"
+
+  # 6. PyScript (npm package @pyscript/core, its dist/ only) for demo/pyscript.html, offline.
+  local pyscript="$CACHE/pyscript-core-$PYSCRIPT_VERSION.tgz"
+  if [ ! -f "$pyscript" ]; then
+    say "npm pack @pyscript/core@$PYSCRIPT_VERSION"
+    (cd "$CACHE" && npm pack --silent "@pyscript/core@$PYSCRIPT_VERSION" >/dev/null)
+  fi
+  if [ "$(cat "$DIST/pyscript/.version" 2>/dev/null)" != "$PYSCRIPT_VERSION" ]; then
+    say "unpack PyScript -> $DIST/pyscript/"
+    rm -rf "$DIST/pyscript" "$CACHE/unpack" && mkdir -p "$CACHE/unpack"
+    tar -xzf "$pyscript" -C "$CACHE/unpack"
+    mv "$CACHE/unpack/package/dist" "$DIST/pyscript"
+    echo "$PYSCRIPT_VERSION" > "$DIST/pyscript/.version"
+  fi
   say "dist ready: $DIST/ (serve it with: python3 -m http.server -d $DIST)"
 }
 
