@@ -54,24 +54,30 @@ ensure_venv() {
 # A hash of the files under the given paths, to skip work when nothing changed.
 tree_hash() { find "$@" -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64; }
 
+# npm_unpack NAME VERSION TARBALL FOLDER DEST: `npm pack NAME@VERSION` into build/ (cached as
+# TARBALL), then FOLDER of it becomes DEST, unless DEST/.version says VERSION already.
+npm_unpack() {
+  local name=$1 version=$2 tgz="$CACHE/$3" folder=$4 dest=$5
+  if [ ! -f "$tgz" ]; then
+    say "npm pack $name@$version"
+    (cd "$CACHE" && npm pack --silent "$name@$version" >/dev/null)
+  fi
+  if [ "$(cat "$dest/.version" 2>/dev/null)" != "$version" ]; then
+    say "unpack $name $version -> $dest/"
+    rm -rf "$dest" "$CACHE/unpack" && mkdir -p "$CACHE/unpack"
+    tar -xzf "$tgz" -C "$CACHE/unpack"
+    mv "$CACHE/unpack/$folder" "$dest"
+    echo "$version" > "$dest/.version"
+  fi
+}
+
 build() {
   need npm "install Node.js and npm (Debian: apt-get install nodejs npm)"
   ensure_venv
   mkdir -p "$CACHE" "$DIST"
 
   # 1. Pyodide's runtime, from the npm registry (the tarball is cached).
-  local tgz="$CACHE/pyodide-$PYODIDE_VERSION.tgz"
-  if [ ! -f "$tgz" ]; then
-    say "npm pack pyodide@$PYODIDE_VERSION"
-    (cd "$CACHE" && npm pack --silent "pyodide@$PYODIDE_VERSION" >/dev/null)
-  fi
-  if [ "$(cat "$DIST/pyodide/.version" 2>/dev/null)" != "$PYODIDE_VERSION" ]; then
-    say "unpack Pyodide runtime -> $DIST/pyodide/"
-    rm -rf "$DIST/pyodide" "$CACHE/unpack" && mkdir -p "$CACHE/unpack"
-    tar -xzf "$tgz" -C "$CACHE/unpack"
-    mv "$CACHE/unpack/package" "$DIST/pyodide"
-    echo "$PYODIDE_VERSION" > "$DIST/pyodide/.version"
-  fi
+  npm_unpack pyodide "$PYODIDE_VERSION" pyodide-"$PYODIDE_VERSION".tgz package "$DIST/pyodide"
 
   # 2. micropip and packaging: pure-Python wheels from PyPI (cached).
   local wheels="$CACHE/wheels"
@@ -108,18 +114,7 @@ build() {
   mkdir -p "$DIST/demo" && cp -r demo/. "$DIST/demo/"
 
   # 6. PyScript (npm package @pyscript/core, its dist/ only) for demo/pyscript.html, offline.
-  local pyscript="$CACHE/pyscript-core-$PYSCRIPT_VERSION.tgz"
-  if [ ! -f "$pyscript" ]; then
-    say "npm pack @pyscript/core@$PYSCRIPT_VERSION"
-    (cd "$CACHE" && npm pack --silent "@pyscript/core@$PYSCRIPT_VERSION" >/dev/null)
-  fi
-  if [ "$(cat "$DIST/pyscript/.version" 2>/dev/null)" != "$PYSCRIPT_VERSION" ]; then
-    say "unpack PyScript -> $DIST/pyscript/"
-    rm -rf "$DIST/pyscript" "$CACHE/unpack" && mkdir -p "$CACHE/unpack"
-    tar -xzf "$pyscript" -C "$CACHE/unpack"
-    mv "$CACHE/unpack/package/dist" "$DIST/pyscript"
-    echo "$PYSCRIPT_VERSION" > "$DIST/pyscript/.version"
-  fi
+  npm_unpack @pyscript/core "$PYSCRIPT_VERSION" pyscript-core-"$PYSCRIPT_VERSION".tgz package/dist "$DIST/pyscript"
   say "dist ready: $DIST/ (serve it with: python3 -m http.server -d $DIST)"
 }
 
