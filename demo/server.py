@@ -26,6 +26,14 @@ WebSocket (``--ws-port``, default 8765), on the same host:
     /chat               every text frame received is sent to every chat client
                         (the sender too); binary frames are refused (1003)
 
+A handshake from a page of another origin is refused with 403: a browser sends
+the page's ``Origin``, and only the demo's own (``http://127.0.0.1:<port>``,
+``http://localhost:<port>``, ``http://[::1]:<port>``, or ``http://<--host>:<port>``)
+may open a stream. A handshake without ``Origin`` (not from a browser: a CLI
+client, the tests) is let through, as the check guards against other sites'
+pages, not against programs on this machine. Both servers bind to 127.0.0.1
+unless ``--host`` says otherwise.
+
 On every route, a text frame "ping" is answered "pong" (to the sender only): the
 clients' heartbeat. On /ticker and /sensor, any other text frame is acknowledged
 with {"ack": <n-th such frame on this connection>}; binary frames are ignored.
@@ -95,7 +103,8 @@ class Market:
 class Streams:
     """The WebSocket routes and the connections they hold."""
 
-    def __init__(self) -> None:
+    def __init__(self, origins: frozenset[str] = frozenset()) -> None:
+        self.origins = origins  # the Origin values a handshake may carry (see process_request)
         self.market = Market()
         self.live: dict[str, set[ServerConnection]] = {kind: set() for kind in STREAMS}
         self.chat = self.live["chat"]
@@ -104,7 +113,11 @@ class Streams:
     # -- routing -----------------------------------------------------------------
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse unknown paths (404) and bad ``rate`` values (400) before the handshake."""
+        """Refuse other sites' pages (403), unknown paths (404) and bad ``rate`` values (400)
+        before the handshake."""
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in self.origins:
+            return _text_response(403, f"Origin {origin} may not open the demo's streams\n")
         url = urlsplit(request.path)
         route = url.path.strip("/")
         if route not in ("ticker", "sensor", "chat"):
@@ -344,6 +357,7 @@ async def run(args: argparse.Namespace) -> None:
         httpd = make_http_server(args.host, args.port, dist, lambda: ws_port, kill)
     except OSError as exc:
         raise _bind_error(exc, "HTTP", args.host, args.port, "--port") from None
+    streams.origins = allowed_origins(args.host, httpd.server_address[1])
     try:
         try:
             ws_server = await serve(
@@ -384,6 +398,14 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.to_thread(httpd.shutdown)
         httpd.server_close()
     print("stopped", flush=True)
+
+
+def allowed_origins(host: str, http_port: int) -> frozenset[str]:
+    """The Origin of the demo's own pages: loopback names, and ``host`` if it is a name."""
+    hosts = {"127.0.0.1", "localhost", "[::1]"}
+    if host not in ("", "0.0.0.0", "::"):
+        hosts.add(f"[{host}]" if ":" in host else host)
+    return frozenset(f"http://{name}:{http_port}" for name in hosts)
 
 
 async def _in_loop(func: Callable[..., int], *args: Any) -> int:

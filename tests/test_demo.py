@@ -180,6 +180,35 @@ def test_bad_requests_are_refused(demo: DemoServer) -> None:
     http_info.value.close()
 
 
+def test_binds_to_loopback_and_checks_origin(demo: DemoServer) -> None:
+    """Both servers listen on 127.0.0.1 by default; a handshake whose Origin is not the demo's
+    own page (another site, another port, https, "null") is refused with 403, the demo's own
+    origins (127.0.0.1, localhost) and a client sending no Origin (not a browser) are let in."""
+    http_port = int(demo.http.rsplit(":", 1)[1])
+    assert demo.http.startswith("http://127.0.0.1:") and demo.ws.startswith("ws://127.0.0.1:")
+    for bad in [
+        "http://evil.example",
+        f"http://evil.example:{http_port}",
+        f"http://127.0.0.1:{http_port + 1}",
+        f"https://127.0.0.1:{http_port}",
+        "null",
+    ]:
+        with pytest.raises(InvalidStatus) as info:
+            connect(demo.ws + "/chat", origin=bad, open_timeout=5).close()  # type: ignore[arg-type]
+        response = info.value.response
+        assert response.status_code == 403, bad
+        assert response.body == f"Origin {bad} may not open the demo's streams\n".encode()
+    for good in [f"http://127.0.0.1:{http_port}", f"http://localhost:{http_port}", None]:
+        with connect(demo.ws + "/chat", origin=good, open_timeout=5) as ws:  # type: ignore[arg-type]
+            ws.send("hi")
+            assert ws.recv(timeout=5) == "hi"
+    for port in (http_port, int(demo.ws.rsplit(":", 1)[1])):
+        # Another loopback address of this host (Linux routes all of 127/8 to lo) is refused:
+        # the sockets are bound to 127.0.0.1, not to every interface.
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.2", port), timeout=5).close()
+
+
 def test_http_serves_dist_and_config(demo: DemoServer) -> None:
     """HTTP serves the page, Pyodide (.mjs as JavaScript) and config.json naming the WS port."""
     with urllib.request.urlopen(demo.http + "/demo/config.json", timeout=10) as response:

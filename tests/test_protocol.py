@@ -239,14 +239,42 @@ def test_invalid_close_code_is_a_value_error():
 )
 def test_closed_exception_classifies(code, was_clean, cls):
     """closed_exception is OK only for a clean 1000/1001/1005, Error otherwise."""
-    exc = closed_exception(code, "why", was_clean)
+    reason = "" if code == 1005 else "why"  # 1005 with a reason was on the wire: an error
+    exc = closed_exception(code, reason, was_clean)
     assert type(exc) is cls
-    assert (exc.code, exc.reason) == (code, "why")
+    assert (exc.code, exc.reason) == (code, reason)
 
 
 def test_ok_close_codes():
     """OK_CLOSE_CODES is exactly 1000, 1001 and 1005."""
     assert frozenset({1000, 1001, 1005}) == OK_CLOSE_CODES
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "cls"),
+    [
+        (1005, "", ConnectionClosedOK),  # an empty close frame: legitimate, in every browser
+        (1005, "bad", ConnectionClosedError),  # 1005 on the wire (Firefox passes it through)
+        (1006, "", ConnectionClosedError),  # reserved for reporting, never on the wire
+        (1015, "", ConnectionClosedError),
+        (999, "bad", ConnectionClosedError),  # out of range: Chromium and Firefox report it clean
+        (0, "", ConnectionClosedError),
+        (1004, "", ConnectionClosedError),  # reserved
+        (1016, "", ConnectionClosedError),  # unassigned: 1016-2999
+        (2999, "", ConnectionClosedError),
+        (5000, "bad", ConnectionClosedError),  # >= 5000: out of range
+        (65535, "", ConnectionClosedError),
+        (1000, "", ConnectionClosedOK),
+        (1001, "going", ConnectionClosedOK),
+    ],
+)
+def test_codes_never_allowed_on_the_wire_are_errors_even_when_clean(code, reason, cls):
+    """A clean close with a code that may never be sent (1006, 1015, out of range, unassigned)
+    or 1005 with a reason (so not an empty frame) is an error close, whatever the browser's
+    wasClean said; an empty close frame (the browser's 1005, no reason) stays OK."""
+    exc = closed_exception(code, reason, True)
+    assert type(exc) is cls
+    assert (exc.code, exc.reason) == (code, reason)
 
 
 # -- backoff -----------------------------------------------------------------------

@@ -187,8 +187,25 @@ def check_close(code: object, reason: object) -> None:
 
 
 def closed_exception(code: int, reason: str, was_clean: bool) -> ConnectionClosed:
-    """The exception that reports a close: OK for a clean 1000/1001/1005, else Error."""
-    if was_clean and code in OK_CLOSE_CODES:
+    """The exception that reports a close: OK for a clean 1000/1001/1005, else Error.
+
+    The browser's own ``wasClean`` is not trusted on its own: engines differ on a
+    close frame carrying a code that may never be on the wire (RFC 6455 7.4): WebKit
+    fails the connection (1006, not clean) for all of them, Chromium for 1005, 1006 and
+    1015 but reports 999 or 5000 as a clean close, and Firefox reports every one as
+    received, as a clean close. So whatever ``was_clean`` says:
+
+    - 1006 and 1015 (reserved for reporting) and every code outside 1000, 1001,
+      1005 are an error close, out-of-range and unassigned codes included (< 1000,
+      1004, 1016-2999, >= 5000), as are 1002-1003 and 1007-1014;
+    - 1005 is what every browser reports for a close frame with no payload, which
+      is legitimate, so a clean 1005 is OK; but one with a reason cannot come from
+      an empty frame (it was 1005 on the wire, which Firefox passes through): Error.
+
+    What cannot be told apart: a close frame carrying 1005 and no reason from an
+    empty close frame (the browser reports both as a clean 1005, so both are OK).
+    """
+    if was_clean and code in OK_CLOSE_CODES and not (code == 1005 and reason):
         return ConnectionClosedOK(code, reason)
     return ConnectionClosedError(code, reason)
 
