@@ -287,8 +287,26 @@
       }
       if (s.waiting) {
         s.waiting = false;
-        wake();
+        wakeReader();
       }
+    }
+    // A reader waiting for this message resumes inside this event (wake(true): a reply
+    // it sends goes out from here too), unless messages come back to back: after one
+    // such wake, until the browser has run a task of its own (`settled`), Python is
+    // woken one loop turn later, so that it takes the messages that piled up in one batch.
+    let burst = false;
+    const settled = new MessageChannel();
+    settled.port1.onmessage = () => {
+      burst = false;
+    };
+    function wakeReader() {
+      if (burst) {
+        wake(false);
+        return;
+      }
+      burst = true;
+      settled.port2.postMessage(null);
+      wake(true);
     }
     // The close, as the browser reported it or as we decided it: later events are
     // dropped, the facade's waiter and (from an event, not from a Python call) Python
@@ -298,6 +316,7 @@
       s.closeInfo = info;
       detach();
       s.waiting = false;
+      settled.port1.close();
       if (s.isPong?.destroy) s.isPong.destroy();
       s.isPong = null;
       if (s.notify) {

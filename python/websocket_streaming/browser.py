@@ -102,7 +102,7 @@ class BrowserTransport:
     """
 
     def __init__(self, url: str, protocols: Sequence[str], backend: str = "classic") -> None:
-        self.on_event: Callable[[], None] = lambda: None
+        self.on_event: Callable[..., None] = lambda now=False: None
         helpers = js_helpers()
         native = backend != "classic" and bool(helpers.hasNative())
         if backend == "native" and not native:
@@ -132,8 +132,8 @@ class BrowserTransport:
         self._close_info: tuple[int, str, bool] | None = None
         self._limits: tuple[int | None, int | None] = (None, None)
 
-    def _wake(self) -> None:
-        self.on_event()
+    def _wake(self, now: bool = False) -> None:
+        self.on_event(now)
 
     @property
     def state(self) -> State:

@@ -30,6 +30,7 @@ from .protocol import (
     timer_delay,
 )
 from .transport import Data, Transport
+from .waiter import Waiter
 
 __all__ = [
     "BACKENDS",
@@ -129,7 +130,7 @@ class WebSocketStream:
         self._heartbeat = heartbeat
         self._idle_timeout = idle_timeout
         self._messages: deque[Data] = deque()
-        self._recv_waiter: asyncio.Future[None] | None = None
+        self._recv_waiter: Waiter | None = None
         self._recv_busy = False
         self._state_waiters: list[asyncio.Future[None]] = []
         self._close_sent: tuple[int, str] | None = None
@@ -210,6 +211,13 @@ class WebSocketStream:
         ``BrowserTransport.take``); text is decoded once into the ``str``. The
         backlog moves into Python in batches of at most 4096 messages / 1 MiB.
 
+        A ``recv()`` that waits is resumed inside the browser's ``message``
+        event (no event-loop turn in between, so a reply it sends leaves from
+        that event too), unless messages are arriving back to back: then one
+        loop turn later, so that it takes them in one batch. Either way it runs
+        in its own task and context; called from inside another running task,
+        the wake-up always goes through the loop (see ``waiter.py``).
+
         Canceling ``recv()`` is safe: no message is lost.
 
         Raises:
@@ -249,7 +257,7 @@ class WebSocketStream:
             while not (self._messages or self._transport.pending):
                 if self._transport.close_info is not None:
                     raise self.closed_exception()
-                waiter = asyncio.get_running_loop().create_future()
+                waiter = Waiter(asyncio.get_running_loop())
                 self._recv_waiter = waiter
                 self._transport.want_wake()
                 try:
@@ -491,11 +499,16 @@ class WebSocketStream:
             "browsers do not say which)"
         )
 
-    def _on_event(self) -> None:
-        """Called by the transport when the socket opened, closed or got a message."""
-        waiter = self._recv_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    def _on_event(self, now: bool = False) -> None:
+        """Called by the transport when the socket opened, closed or got a message;
+        ``now``: from a browser event with nothing else running, so a waiting reader
+        resumes inside this call (see waiter.py)."""
+        reader = self._recv_waiter
+        if reader is not None and not reader.done():
+            if now:
+                reader.wake_now()
+            else:
+                reader.set_result(None)
         if self._state_waiters:
             waiters, self._state_waiters = self._state_waiters, []
             for waiter in waiters:

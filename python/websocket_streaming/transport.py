@@ -27,7 +27,9 @@ class Transport(Protocol):
     must be asked again). It never calls it re-entrantly from its own methods.
     """
 
-    on_event: Callable[[], None]
+    #: ``on_event(now=False)``; ``now=True`` (a message, from a browser event with nothing
+    #: else running): a waiting reader may resume inside the call.
+    on_event: Callable[..., None]
 
     @property
     def state(self) -> State:
