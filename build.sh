@@ -137,23 +137,32 @@ packages() {
 
 # The Node tools, pinned, installed together into build/node/ (one npm install, so neither
 # prunes the other): no package.json or node_modules at the top level. Biome lints and
-# formats the JavaScript; esbuild bundles the test app built from the npm tarball
-# (tests/test_bundler.py). Skipped when those versions are already there.
+# formats the JavaScript; tsc checks the .d.ts against tests/types/usage.ts; esbuild bundles
+# the test app built from the npm tarball (tests/test_bundler.py). Skipped when those
+# versions are already there.
 BIOME_VERSION=2.6.8
 ESBUILD_VERSION=0.28.2
+TYPESCRIPT_VERSION=5.9.3
 BIOME="$CACHE/node/node_modules/.bin/biome"
 ESBUILD="$CACHE/node/node_modules/.bin/esbuild"
+TSC="$CACHE/node/node_modules/.bin/tsc"
 ensure_node_tools() {
   if [ -x "$BIOME" ] && [ "$("$BIOME" --version 2>/dev/null)" = "Version: $BIOME_VERSION" ] &&
-    [ -x "$ESBUILD" ] && [ "$("$ESBUILD" --version 2>/dev/null)" = "$ESBUILD_VERSION" ]; then return 0; fi
+    [ -x "$ESBUILD" ] && [ "$("$ESBUILD" --version 2>/dev/null)" = "$ESBUILD_VERSION" ] &&
+    [ -x "$TSC" ] && [ "$("$TSC" --version 2>/dev/null)" = "Version $TYPESCRIPT_VERSION" ]; then return 0; fi
   need npm "install Node.js and npm (Debian: apt-get install nodejs npm)"
-  say "npm install @biomejs/biome@$BIOME_VERSION esbuild@$ESBUILD_VERSION -> $CACHE/node/"
+  say "npm install @biomejs/biome@$BIOME_VERSION esbuild@$ESBUILD_VERSION typescript@$TYPESCRIPT_VERSION -> $CACHE/node/"
   npm install --prefix "$CACHE/node" --no-save --no-audit --no-fund --silent \
-    "@biomejs/biome@$BIOME_VERSION" "esbuild@$ESBUILD_VERSION"
+    "@biomejs/biome@$BIOME_VERSION" "esbuild@$ESBUILD_VERSION" "typescript@$TYPESCRIPT_VERSION"
 }
 
+# The type test: tests/types/usage.ts against js/websocket_streaming.d.ts, its wrong calls
+# marked @ts-expect-error (tests/test_facade.py runs the same command).
+TSC_ARGS=(--strict --noEmit --target es2022 --module esnext --moduleResolution bundler --lib es2022,dom
+  tests/types/usage.ts)
+
 # Lint and type-check: ruff on everything, mypy --strict on the package, no import cycles in
-# the package, Biome (lint + format check) on the JavaScript.
+# the package, Biome (lint + format check) on the JavaScript, tsc on the .d.ts type test.
 check() {
   say "ruff, mypy, import cycles, biome"
   "$VENV/bin/ruff" check -q python tests tools demo
@@ -163,9 +172,10 @@ check() {
   ensure_node_tools
   local js
   shopt -s nullglob globstar  # python/websocket_streaming/*.js may not exist yet
-  js=(js python/websocket_streaming/*.js demo/*.js tests/**/*.js)
+  js=(js python/websocket_streaming/*.js demo/*.js tests/**/*.js tests/types/*.ts)
   shopt -u nullglob globstar
   "$BIOME" check --config-path tools/biome.jsonc --error-on-warnings "${js[@]}"
+  "$TSC" "${TSC_ARGS[@]}"
 }
 
 cmd=${1:-build}

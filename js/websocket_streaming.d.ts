@@ -127,6 +127,7 @@ export declare class WebSocketStreamError extends Error {
   constructor(message: string, name?: string);
 }
 export declare class ConnectionClosed extends WebSocketStreamError {
+  constructor(message: string, name: string, code: number, reason: string);
   readonly code: number;
   readonly reason: string;
 }
@@ -134,12 +135,20 @@ export declare class ConnectionClosedOK extends ConnectionClosed {}
 export declare class ConnectionClosedError extends ConnectionClosed {}
 /** A message was over maxSize (code 1009). */
 export declare class PayloadTooBig extends ConnectionClosedError {
+  constructor(message: string, name: string, code: number, reason: string, size: number, maxSize: number);
   /** The message's size in bytes (UTF-8 for text). */
   readonly size: number;
   readonly maxSize: number;
 }
 /** Unread data went over maxQueue / maxQueueBytes with onOverflow "close" (code 1008). */
 export declare class QueueOverflow extends ConnectionClosedError {
+  constructor(
+    message: string,
+    name: string,
+    code: number,
+    reason: string,
+    held: { messages: number; bytes: number; maxQueue?: number | null; maxQueueBytes?: number | null },
+  );
   /** Unread messages and bytes held when the next message arrived. */
   readonly messages: number;
   readonly bytes: number;
@@ -148,6 +157,7 @@ export declare class QueueOverflow extends ConnectionClosedError {
 }
 /** A reconnecting stream gave up after maxRetries (code 1006). */
 export declare class ReconnectFailed extends ConnectionClosedError {
+  constructor(message: string, name: string, code: number, reason: string, attempts: number, unsent: Message[]);
   /** Failed attempts in a row. */
   readonly attempts: number;
   /** The messages still queued, oldest first: none was sent (binary as an ArrayBuffer copy). */
@@ -162,6 +172,17 @@ export type WebSocketStreamEventType = "connecting" | "open" | "reconnecting" | 
 
 /** A state change: "connecting" (an attempt starts), "open" (connected, hook run, queue flushed), "reconnecting" (the next attempt comes after `delay`), "close" (for good). */
 export declare class WebSocketStreamEvent extends Event {
+  constructor(
+    type: WebSocketStreamEventType,
+    init?: {
+      attempt?: number;
+      delay?: number | null;
+      code?: number | null;
+      reason?: string | null;
+      error?: Error | null;
+      flushed?: number;
+    },
+  );
   readonly type: WebSocketStreamEventType;
   /** The attempt's number since the last open (1 for the first). */
   readonly attempt: number;

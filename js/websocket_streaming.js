@@ -802,7 +802,7 @@ export class WebSocketStream extends EventTarget {
   async #recvWhenReady() {
     if (this.#waiting) {
       throw new ConcurrencyError(
-        "cannot wait for a message while another coroutine is already waiting for one",
+        "recv() was called while another recv() is still waiting for a message: await the first call first",
         "ConcurrencyError",
       );
     }
