@@ -281,7 +281,7 @@ async def test_invalid_urls(py):
         "javascript:void(0)",
         "ws://",
         "ws://host/#frag",
-        "",
+        "https://",
         42,
         "ws://h:99999/",
     ]:
