@@ -234,6 +234,13 @@ export declare class WebSocketStream extends EventTarget implements AsyncIterabl
   send(data: SendData): Promise<boolean>;
   /** @throws {ConnectionClosed} once closed (with reconnect: ended) and drained; {ConcurrencyError} if another recv() waits. */
   recv(): Promise<Message>;
+  /**
+   * Every queued message, up to `max`, in one array (waits for one if none is); no promise per message.
+   * @throws {TypeError | RangeError} a bad `max`; otherwise as recv().
+   */
+  recvMany(max?: number): Promise<Message[]>;
+  /** Arrays of messages (recvMany(max) each) until the stream ends; ends quietly on a clean close. */
+  batches(max?: number): AsyncGenerator<Message[], void, undefined>;
   /** Closes (with reconnect: stops reconnecting). @throws {TypeError} non-integer code or non-string reason; {RangeError} out of range. */
   close(code?: number, reason?: string): Promise<void>;
   /** As the native WebSocketStream: close({closeCode, reason}). Unknown keys are a TypeError. */

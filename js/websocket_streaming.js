@@ -535,6 +535,13 @@ function deferred() {
   return { promise, resolve, reject, settled: false };
 }
 
+function checkMax(max) {
+  if (typeof max !== "number") throw new TypeError(`max must be a number, not ${describe(max)}`);
+  if (!(max >= 1) || (max !== Number.POSITIVE_INFINITY && !Number.isInteger(max))) {
+    throw new RangeError(`max must be a whole number >= 1 or Infinity, not ${max}`);
+  }
+}
+
 /**
  * A WebSocket connection read with `recv()` or `for await`, backed by the
  * Python package running in Pyodide. With `reconnect`, one stream across
@@ -831,6 +838,42 @@ export class WebSocketStream extends EventTarget {
       }
     } finally {
       this.#waiting = false;
+    }
+  }
+
+  /**
+   * Every message already queued, up to `max`, in one array, oldest first; waits for one
+   * if none is (as recv() does). No promise per message: a consumer of a fast feed reads
+   * at the browser's pace. With reconnect, one connection's messages per call.
+   * @param {number} max the most messages to return (default: all queued)
+   * @returns {Promise<Array<string | ArrayBuffer>>}
+   * @throws {TypeError} max is not a number; {RangeError} max is not a whole number >= 1
+   * @throws {ConnectionClosedOK | ConnectionClosedError | ConcurrencyError} as recv()
+   */
+  async recvMany(max = Number.POSITIVE_INFINITY) {
+    checkMax(max);
+    const batch = [await this.recv()];
+    const state = this.#states[0];
+    if (state !== undefined) {
+      for (let n = Math.min(state.size, max - 1); n > 0; n--) batch.push(state.shift());
+    }
+    return batch;
+  }
+
+  /**
+   * Yield arrays of messages (recvMany(max) each) until the stream ends; ends quietly
+   * on a clean close.
+   * @param {number} max the most messages per array (default: all queued)
+   */
+  async *batches(max = Number.POSITIVE_INFINITY) {
+    checkMax(max);
+    while (true) {
+      try {
+        yield await this.recvMany(max);
+      } catch (error) {
+        if (error instanceof ConnectionClosedOK) return;
+        throw error;
+      }
     }
   }
 

@@ -102,6 +102,47 @@ def test_ten_thousand_ordered_messages_and_async_iteration(py, ws_url):
     }
 
 
+def test_batch_reads(py, ws_url):
+    """recvMany() returns every queued message in one array, in order, at most `max`; waits
+    when none is queued; batches() yields arrays until a clean close ends it; bad `max`
+    values are refused exactly."""
+    out = run_js(
+        py,
+        """
+        const ws = await open(arg + "/close?n=3000&code=1000");
+        await ws.closed;  // all 3,000 are queued now
+        const first = await ws.recvMany(10);
+        const rest = [];
+        for await (const batch of ws.batches()) rest.push(...batch);
+        const got = [...first, ...rest];
+        let ordered = got.length === 3000;
+        for (let i = 0; i < got.length; i++) ordered = ordered && got[i] === String(i);
+        const end = await fails(ws.recvMany());
+        const echo = await open(arg + "/echo");
+        const waiting = echo.recvMany();  // nothing queued: waits for the next message
+        await echo.send("late");
+        const late = await waiting;
+        const bad = [];
+        for (const max of ["3", 0, -1, 1.5, Number.NaN]) {
+          const e = await fails(echo.recvMany(max));
+          bad.push([e.name, e.message]);
+        }
+        await echo.close();
+        return { first: first.length, ordered, end: end.name, late, bad };
+        """,
+        ws_url,
+    )
+    assert out["first"] == 10 and out["ordered"] is True and out["end"] == "ConnectionClosedOK"
+    assert out["late"] == ["late"]
+    assert out["bad"] == [
+        ["TypeError", "max must be a number, not string"],
+        ["RangeError", "max must be a whole number >= 1 or Infinity, not 0"],
+        ["RangeError", "max must be a whole number >= 1 or Infinity, not -1"],
+        ["RangeError", "max must be a whole number >= 1 or Infinity, not 1.5"],
+        ["RangeError", "max must be a whole number >= 1 or Infinity, not NaN"],
+    ]
+
+
 def test_opened_and_closed_promises(py, ws_url):
     """opened gives the subprotocol; closed resolves after a closing handshake, rejects on 1006."""
     out = run_js(
