@@ -19,7 +19,18 @@ round trip
     An echo server returns each 16 B message; the client sends the next one when the previous
     came back (latency: what each layer adds to waking up a reader, plus the send path).
 
-Each figure is timed in the page (``performance.now()``, precise as the page is cross-origin
+startup (fresh pages)
+    In a fresh page per rep: ``loadPyodide()`` (Pyodide's own load, for reference), then our
+    part: ``loadPackage`` of the wheel + ``import websocket_streaming``, and ``connect()`` to
+    the local echo server up to the first message received (Python API).
+memory
+    Live PyProxies, JS objects held by Python (hiwire, every JsProxy among them), Python
+    objects and the Python heap (tracemalloc) before and after ``--messages`` (100,000)
+    messages received and as many sent through the Python API.
+size (on the host)
+    The gzipped bytes of what we ship: the wheel, ``websocket_streaming.js`` and its ``.d.ts``.
+
+Each rate is timed in the page (``performance.now()``, precise as the page is cross-origin
 isolated) over enough messages for ``--target`` seconds (n is calibrated by a warm-up run per
 variant), repeated ``--reps`` times; the median is shown with its ratio to raw JS measured in
 the same page. The flood/sink/echo server is a minimal WebSocket server of its own (pre-built
@@ -27,23 +38,42 @@ frames written in 1 MB chunks; a sink that skips payloads without unmasking them
 process, so that the server is never the bottleneck and shares no GIL with the drivers. Every
 run checks that all n messages (and all bytes) arrived.
 
-Files: this one (options, measuring, the report), ``page_code.py`` (what runs in the page) and
-``flood_server.py`` (the server).
+The figures are also written as JSON (``build/bench/results.json``, and ``--json PATH``), with
+the machine (CPUs, CPU model, load average before and after, browser versions, date):
+``tools/speed_table.py`` turns that file into the README's speed table and ``demo/speed.svg``.
+
+Files: this one (options, measuring, the report, the JSON), ``page_code.py`` (what runs in the
+page) and ``flood_server.py`` (the server).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
+import datetime
+import gzip
+import json
 import os
+import platform
 import statistics
+import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from flood_server import FloodServer, serve
-from page_code import PY_CALL_JS, RECV_SOURCES, RTT_SOURCES, SEND_SOURCES, SETUP_JS
+from page_code import (
+    PY_CALL_JS,
+    PY_MEMORY,
+    RECV_SOURCES,
+    RTT_SOURCES,
+    SEND_SOURCES,
+    SETUP_JS,
+    STARTUP_JS,
+)
 
 BENCH = Path(__file__).resolve().parent
 TESTS = BENCH.parent
@@ -55,9 +85,11 @@ KINDS = (False, True)  # binary?
 
 RECV_VARIANTS = {
     "raw": "raw JS",
+    "promise": "raw JS, promise per msg",
     "python": "python async for",
     "native": "python, native backend",
-    "facade": "JS facade",
+    "facade": "JS facade recv()",
+    "batch": "JS facade recvMany()",
     "naive": "naive python",
 }
 SEND_VARIANTS = {
@@ -73,7 +105,15 @@ RTT_VARIANTS = {
     "facade": "JS facade",
     "naive": "naive python",
 }
-SHORT = {"raw": "raw", "python": "py", "native": "native", "facade": "facade", "naive": "naive"}
+SHORT = {
+    "raw": "raw",
+    "promise": "prom",
+    "python": "py",
+    "native": "native",
+    "facade": "facade",
+    "batch": "batch",
+    "naive": "naive",
+}
 #: The backend= of the Python variants (the facade's is connect()'s default).
 BACKEND = {"python": "classic", "native": "native"}
 
@@ -87,6 +127,8 @@ class Bench:
         self.ws_url = ws_url
         self.target = target
         self.reps = reps
+        #: The last timed run's other figures (e.g. woken_inside), by (direction, variant, size, binary).
+        self.extras: dict[tuple[str, str, int, bool], dict[str, Any]] = {}
 
     def _run(self, source: str, arg: dict[str, Any], variant: str) -> dict[str, Any]:
         if variant in BACKEND:
@@ -115,6 +157,9 @@ class Bench:
             out = self._run(RTT_SOURCES[variant], arg, variant)
             if out["count"] != n:
                 raise RuntimeError(f"rtt {variant}: got {out}, expected {n} round trips")
+        extra = {k: v for k, v in out.items() if k not in ("ms", "count", "bytes", "reply")}
+        if extra:
+            self.extras[(direction, variant, size, binary)] = {"n": n, **extra}
         return n / max(out["ms"], 1e-3) * 1000.0
 
     def rate(self, direction: str, variant: str, size: int, binary: bool) -> float:
@@ -167,6 +212,59 @@ SECTIONS = [
 ]
 
 Results = dict[tuple[str, int, bool], dict[str, float]]
+RATE_SECTIONS = ("recv", "send", "rtt")
+ALL_SECTIONS = (*RATE_SECTIONS, "startup", "memory")
+
+
+def measure_startup(browser: Any, static_url: str, ws_url: str, reps: int) -> dict[str, Any]:
+    """Our part of a page's start, in `reps` fresh pages: medians and every run, in ms; then
+    one more page with the import profiled (each module's own time: where the import goes)
+    and our loadPackage timed after another wheel's (Pyodide's first-call setup paid)."""
+    keys = ("pyodide", "load_package", "import", "first")
+    runs = []
+    for i in range(reps + 1):
+        profile = i == reps
+        page = browser.new_page(static_url + "/tests/blank.html", timeout=120)
+        try:
+            out = page.evaluate(STARTUP_JS, {"ws": ws_url, "profile": profile}, timeout=300)
+        finally:
+            page.close()
+        if out["echo"] != "first":
+            raise RuntimeError(f"startup: echo {out['echo']!r}")
+        if not profile:
+            runs.append({k: out[k] for k in keys})
+    median = {k: statistics.median(r[k] for r in runs) for k in keys}
+    median["ours"] = statistics.median(r["import"] + r["first"] for r in runs)
+    modules: dict[str, float] = out["modules"]["times"]
+    own = sorted(
+        ((ms, name) for name, ms in modules.items() if name.split(".")[0] == "websocket_streaming"),
+        reverse=True,
+    )
+    ours = sum(ms for ms, _ in own)
+    others = sorted(
+        ((ms, name) for name, ms in modules.items() if name.split(".")[0] != "websocket_streaming"),
+        reverse=True,
+    )
+    profiled = {
+        "other_package_ms": out["other"],
+        "load_package_ms": out["load_package"],
+        "import_ms": out["import"] - out["load_package"],
+        "modules": len(modules),
+        "own_ms": ours,
+        "own_compile_ms": out["modules"]["compile_ms"],
+        "own_top": {name: ms for ms, name in own[:4]},
+        "stdlib_ms": sum(ms for ms, _ in others),
+        "stdlib_top": {name: ms for ms, name in others[:8]},
+    }
+    return {"median_ms": median, "runs_ms": runs, "profiled": profiled}
+
+
+def measure_memory(bench: Bench, n: int) -> dict[str, Any]:
+    """Proxies and Python heap before and after n messages each way (Python API)."""
+    out: dict[str, Any] = bench.page.evaluate(
+        PY_CALL_JS, [PY_MEMORY, {"url": bench.ws_url, "n": n}], timeout=900
+    )
+    return out
 
 
 def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespace) -> Any:
@@ -177,7 +275,7 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
     try:
         launched = time.monotonic()
         page = browser.new_page(static_url + "/tests/page.html", timeout=120)
-        page.evaluate(SETUP_JS, timeout=180)
+        features = page.evaluate(SETUP_JS, timeout=180)
         load = time.monotonic() - launched
         print(f"\n== {browser.description}", flush=True)
         print(
@@ -187,11 +285,15 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
         )
         bench = Bench(page, ws_url, args.target, args.reps)
         results: Results = {}
+        skip = set()
+        if engine != "chromium":  # no WebSocketStream elsewhere
+            skip.add("native")
+        if not features.get("recvMany"):
+            skip.add("batch")
         for direction, title, variants, rows in SECTIONS:
             if direction not in args.only:
                 continue
-            if engine != "chromium":  # no WebSocketStream elsewhere
-                variants = {k: v for k, v in variants.items() if k != "native"}
+            variants = {k: v for k, v in variants.items() if k not in skip}
             cells = [f"{variants['raw']:<22}"] + [
                 f"{variants[v]:<26}" for v in variants if v != "raw"
             ]
@@ -208,10 +310,48 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
                     extra = fmt_extra(direction, r, size)
                     line.append(f"{fmt_rate(r):>9} {extra:>10} {r / raw:5.2f}x")
                 print(f"   {row_label(size, binary):<14}" + " | ".join(line), flush=True)
-        for line in page.console():
-            if line.startswith(("pageerror", "error")):
-                print(f"   console: {line}", flush=True)
-        return {"description": browser.description, "load": load, "results": results}
+        memory = None
+        if "memory" in args.only:
+            memory = measure_memory(bench, args.messages)
+            b, a = memory["before"], memory["after"]
+            print(
+                f"\n   memory, {args.messages:,} messages received + {args.messages:,} sent "
+                f"({memory['ms'] / 1000:.1f} s): PyProxies {b['pyproxies']} -> {a['pyproxies']}, "
+                f"JS refs {b['jsrefs']} -> {a['jsrefs']}, objects {b['objects']} -> "
+                f"{a['objects']}, Python heap {(a['heap'] - b['heap']) / 1024:+.1f} KiB "
+                f"(peak {memory['peak'] / 1024:.0f} KiB)",
+                flush=True,
+            )
+        console = [line for line in page.console() if line.startswith(("pageerror", "error"))]
+        for line in console:
+            print(f"   console: {line}", flush=True)
+        page.close()
+        startup = None
+        if "startup" in args.only:
+            startup = measure_startup(browser, static_url, ws_url, args.reps)
+            m = startup["median_ms"]
+            prof = startup["profiled"]
+            top = ", ".join(f"{k} {v:.0f}" for k, v in list(prof["stdlib_top"].items())[:5])
+            print(
+                f"\n   startup (fresh page, median of {args.reps}): loadPyodide {m['pyodide']:.0f} ms; "
+                f"ours: import {m['import']:.0f} ms (loadPackage {m['load_package']:.0f}) + first "
+                f"message {m['first']:.0f} ms = {m['ours']:.0f} ms\n"
+                f"   profiled page: loadPackage packaging {prof['other_package_ms']:.0f} ms, then "
+                f"ours {prof['load_package_ms']:.0f} ms; import {prof['import_ms']:.0f} ms: "
+                f"{prof['modules']} modules, ours {prof['own_ms']:.0f} ms "
+                f"(compiling our sources {prof['own_compile_ms']:.0f} ms), "
+                f"stdlib {prof['stdlib_ms']:.0f} ms ({top} ms)",
+                flush=True,
+            )
+        return {
+            "description": browser.description,
+            "load": load,
+            "results": results,
+            "extras": bench.extras,
+            "startup": startup,
+            "memory": memory,
+            "console": console,
+        }
     finally:
         browser.close()
 
@@ -243,6 +383,115 @@ def print_summary(summary: dict[str, Any], only: list[str]) -> None:
             print(f"   {row_label(size, binary):<14}" + " | ".join(cells))
 
 
+# --------------------------------------------------------------------------------------------
+# The JSON
+
+
+def gzipped(data: bytes) -> int:
+    return len(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+def shipped_sizes(dist: Path) -> dict[str, Any]:
+    """Bytes and gzipped bytes (level 9) of what we ship: the wheel, the ES module, its types.
+
+    The wheel is a zip (each file deflated already), so it is also broken down, each part as
+    one gzip stream: the package's own files, the same without docstrings and comments, and the
+    metadata (METADATA holds the README, the long description)."""
+    wheel = next(dist.glob("websocket_streaming-*.whl"))
+    files = {
+        "wheel": wheel,
+        "js": dist / "websocket_streaming.js",
+        "dts": dist / "websocket_streaming.d.ts",
+    }
+    out: dict[str, Any] = {
+        key: {"name": path.name, "bytes": path.stat().st_size, "gzip": gzipped(path.read_bytes())}
+        for key, path in files.items()
+    }
+    out["total_gzip"] = sum(out[key]["gzip"] for key in files)
+    parts: dict[str, bytes] = {"code": b"", "metadata": b""}
+    stripped = b""  # the code with Python docstrings and comments dropped
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            part = "metadata" if ".dist-info/" in info.filename else "code"
+            data = zf.read(info)
+            parts[part] += data
+            if part == "code":
+                if info.filename.endswith(".py"):
+                    data = strip_python(data.decode()).encode()
+                stripped += data
+    parts["code_stripped"] = stripped
+    out["wheel_parts"] = {
+        part: {"bytes": len(data), "gzip": gzipped(data)} for part, data in parts.items()
+    }
+    return out
+
+
+def strip_python(source: str) -> str:
+    """The source without its docstrings and comments (ast.unparse): a bound on what a
+    stripped wheel could weigh."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                if isinstance(body[0].value.value, str):
+                    node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+
+def machine() -> dict[str, Any]:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "system": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "python": platform.python_version(),
+    }
+
+
+def load_now() -> dict[str, Any]:
+    try:
+        uptime = subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        uptime = ""
+    return {"loadavg": list(os.getloadavg()), "uptime": uptime.strip()}
+
+
+def engine_json(data: dict[str, Any]) -> dict[str, Any]:
+    rates = [
+        {"direction": d, "size": size, "binary": binary, "rates": r}
+        for (d, size, binary), r in data["results"].items()
+    ]
+    extras = [
+        {"direction": d, "variant": v, "size": size, "binary": binary, **extra}
+        for (d, v, size, binary), extra in data["extras"].items()
+    ]
+    return {
+        "browser": data["description"],
+        "page_load_s": data["load"],
+        "rates": rates,
+        "extras": extras,
+        "startup": data["startup"],
+        "memory": data["memory"],
+        "console_errors": data["console"],
+    }
+
+
+def write_json(report: dict[str, Any], paths: list[Path]) -> None:
+    text = json.dumps(report, indent=1) + "\n"
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"   figures written to {path}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -255,8 +504,18 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3, help="timed runs per figure (median)")
     parser.add_argument(
         "--only",
-        default="recv,send,rtt",
-        help="comma-separated sections to run: recv, send, rtt (default: all)",
+        default=",".join(ALL_SECTIONS),
+        help="comma-separated sections to run: recv, send, rtt, startup, memory (default: all)",
+    )
+    parser.add_argument(
+        "--messages", type=int, default=100_000, help="messages each way for the memory check"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        action="append",
+        default=[],
+        help="also write the JSON figures here (repeatable; always: build/bench/results.json)",
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -264,8 +523,8 @@ def main() -> int:
         asyncio.run(serve())
         return 0
     args.only = [part.strip() for part in args.only.split(",") if part.strip()]
-    if not args.only or set(args.only) - {"recv", "send", "rtt"}:
-        parser.error("--only takes a comma-separated list of recv, send, rtt")
+    if not args.only or set(args.only) - set(ALL_SECTIONS):
+        parser.error("--only takes a comma-separated list of " + ", ".join(ALL_SECTIONS))
 
     sys.path.insert(0, str(TESTS))
     import harness
@@ -279,6 +538,31 @@ def main() -> int:
         f"websocket-streaming benchmark: {os.cpu_count()} CPUs, {args.target} s per figure, "
         f"median of {args.reps}; rates in messages/s and MB/s of payload, "
         "round trips/s and microseconds per round trip"
+    )
+    report: dict[str, Any] = {
+        "schema": 1,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "load_before": load_now(),
+        "options": {
+            "target_s": args.target,
+            "reps": args.reps,
+            "only": args.only,
+            "messages": args.messages,
+        },
+        "pyodide": (DIST / "pyodide" / ".version").read_text().strip()
+        if (DIST / "pyodide" / ".version").exists()
+        else "?",
+        "size": shipped_sizes(DIST),
+        "engines": {},
+    }
+    size = report["size"]
+    print(
+        f"   shipped, gzipped: wheel {size['wheel']['gzip'] / 1000:.1f} KB "
+        f"(code {size['wheel_parts']['code']['gzip'] / 1000:.1f} KB + metadata "
+        f"{size['wheel_parts']['metadata']['gzip'] / 1000:.1f} KB), "
+        f"JS module {size['js']['gzip'] / 1000:.1f} KB, types {size['dts']['gzip'] / 1000:.1f} KB"
+        f" = {size['total_gzip'] / 1000:.1f} KB; load average {report['load_before']['loadavg']}"
     )
     static = StaticServer(DIST, {"/tests/": TESTS})
     flood = FloodServer()
@@ -299,6 +583,11 @@ def main() -> int:
         static.close()
     if summary:
         print_summary(summary, args.only)
+    report["engines"] = {e: engine_json(data) for e, data in summary.items()}
+    report["failed"] = errors
+    report["load_after"] = load_now()
+    report["seconds"] = time.monotonic() - started
+    write_json(report, [ROOT / "build" / "bench" / "results.json", *args.json])
     print(f"\n   total time {time.monotonic() - started:.0f} s")
     return 1 if errors or not summary else 0
 

@@ -6,7 +6,11 @@ expressions given to ``Page.evaluate``; Python sources run through ``__bench.py`
 :data:`SETUP_JS`) with the JSON argument in ``ARG`` and set ``RESULT`` to a JSON string.
 Variants: ``raw`` (the browser's WebSocket in JS), ``python`` (our Python API on the classic
 backend), ``native`` (the same on the native backend, Chromium only), ``facade`` (our JS facade,
-on the default backend) and ``naive`` (``create_proxy`` -> ``asyncio.Queue``, for reference).
+on the default backend), ``naive`` (``create_proxy`` -> ``asyncio.Queue``, for reference),
+``promise`` (a bare raw-JS reader that hands out one promise per message: what the facade's
+``recv()`` is compared with) and ``batch`` (the facade's ``recvMany()``, when the facade has it).
+:data:`STARTUP_JS` times a fresh page's import and first message; :data:`PY_MEMORY` counts
+proxies and the Python heap around 100,000 messages each way.
 """
 
 from __future__ import annotations
@@ -28,18 +32,21 @@ async () => {
     },
   };
   pyodide.runPython("import websocket_streaming.browser");  // imported before any timing
-  return true;
+  const proto = window.__bench.facade.WebSocketStream.prototype;
+  return { recvMany: typeof proto.recvMany === "function" };
 }
 """
 
 _SIZE_JS = "(d) => typeof d === 'string' ? d.length : d.byteLength"
+#: Opens `ws`, a raw WebSocket to `url` (binaryType arraybuffer).
+_RAW_OPEN_JS = """const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail(new Error("ws error")); });"""
 
 RAW_RECV_JS = f"""
 async ({{url, n}}) => {{
   const size = {_SIZE_JS};
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  await new Promise((ok, fail) => {{ ws.onopen = ok; ws.onerror = () => fail(new Error("ws error")); }});
+  {_RAW_OPEN_JS}
   let count = 0, bytes = 0;
   const done = new Promise((ok) => {{
     ws.onmessage = (e) => {{ bytes += size(e.data); if (++count === n) ok(performance.now()); }};
@@ -54,7 +61,10 @@ async ({{url, n}}) => {{
 }}
 """
 
-FACADE_RECV_JS = f"""
+
+def _facade_recv_js(loop: str) -> str:
+    """The facade reading a flood of n messages; `loop` reads them, adding to count and bytes."""
+    return f"""
 async ({{url, n}}) => {{
   const size = {_SIZE_JS};
   const ws = new __bench.facade.WebSocketStream(url, {{ pyodide }});
@@ -62,9 +72,44 @@ async ({{url, n}}) => {{
   let count = 0, bytes = 0;
   const t0 = performance.now();
   await ws.send("go");
-  while (count < n) {{ bytes += size(await ws.recv()); count++; }}
+  {loop}
   const t1 = performance.now();
   await ws.close();
+  return {{ ms: t1 - t0, count, bytes }};
+}}
+"""
+
+
+FACADE_RECV_JS = _facade_recv_js("while (count < n) { bytes += size(await ws.recv()); count++; }")
+#: The facade's batch read: every queued message in one array (no promise per message).
+BATCH_RECV_JS = _facade_recv_js(
+    "while (count < n) { for (const d of await ws.recvMany(n - count)) { bytes += size(d); count++; } }"
+)
+
+PROMISE_RECV_JS = f"""
+async ({{url, n}}) => {{
+  const size = {_SIZE_JS};
+  {_RAW_OPEN_JS}
+  let queue = [], head = 0, wake = null;
+  ws.onmessage = (e) => {{
+    if (wake) {{ const w = wake; wake = null; w(e.data); }} else queue.push(e.data);
+  }};
+  const next = () => {{
+    if (head < queue.length) {{
+      const data = queue[head++];
+      if (head === queue.length) {{ queue = []; head = 0; }}
+      return Promise.resolve(data);
+    }}
+    return new Promise((ok) => {{ wake = ok; }});
+  }};
+  const closed = new Promise((ok) => {{ ws.onclose = ok; }});
+  let count = 0, bytes = 0;
+  const t0 = performance.now();
+  ws.send("go");
+  while (count < n) {{ bytes += size(await next()); count++; }}
+  const t1 = performance.now();
+  ws.close();
+  await closed;
   return {{ ms: t1 - t0, count, bytes }};
 }}
 """
@@ -217,16 +262,25 @@ import json
 import js
 from websocket_streaming import connect
 
+def woken_inside():
+    try:
+        from websocket_streaming.waiter import Waiter
+    except ImportError:
+        return 0
+    return Waiter.woken_inside
+
 async def main(url, n, size, binary, backend):
     msg = b"x" * size if binary else "x" * size
     ws = await connect(url, backend=backend)
+    w0 = woken_inside()
     t0 = js.performance.now()
     for _ in range(n):
         await ws.send(msg)
         await ws.recv()
     t1 = js.performance.now()
+    woken = woken_inside() - w0
     await ws.close()
-    return {"ms": t1 - t0, "count": n}
+    return {"ms": t1 - t0, "count": n, "woken_inside": woken}
 
 RESULT = json.dumps(await main(**json.loads(ARG)))
 """
@@ -271,6 +325,8 @@ PY_CALL_JS = "async ([code, arg]) => await __bench.py(code, arg)"
 
 RECV_SOURCES = {
     "raw": RAW_RECV_JS,
+    "promise": PROMISE_RECV_JS,
+    "batch": BATCH_RECV_JS,
     "python": PY_RECV,
     "native": PY_RECV,
     "facade": FACADE_RECV_JS,
@@ -284,3 +340,173 @@ RTT_SOURCES = {
     "facade": FACADE_RTT_JS,
     "naive": NAIVE_RTT,
 }
+
+#: With ``profile`` (in STARTUP_JS), each module's own import time (its exec_module, less the
+#: modules it imported meanwhile), by a finder wrapping the others' loaders: where the import
+#: goes; and ``packaging`` (another pure-Python wheel of the lock) is loaded before ours, so
+#: that our ``loadPackage`` is timed after Pyodide's first-call setup.
+IMPORT_PROFILE = """
+import json, sys, time
+from importlib.abc import MetaPathFinder
+
+_times, _stack = {}, []
+
+class _Timed:
+    def __init__(self, loader):
+        self.loader = loader
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+    def exec_module(self, module):
+        _stack.append(0.0)
+        t = time.perf_counter()
+        try:
+            self.loader.exec_module(module)
+        finally:
+            total = time.perf_counter() - t
+            children = _stack.pop()
+            _times[module.__name__] = (total - children) * 1000
+            if _stack:
+                _stack[-1] += total
+
+class _Finder(MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _Timed(spec.loader)
+                return spec
+        return None
+
+sys.meta_path.insert(0, _Finder())
+
+def __import_profile_result():
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _Finder)]
+    compile_ms = 0.0  # our wheel ships sources only: how much of our time is compiling them
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if name.split(".")[0] == "websocket_streaming" and path.endswith(".py"):
+            with open(path, encoding="utf-8") as f:
+                source = f.read()
+            t = time.perf_counter()
+            compile(source, path, "exec")
+            compile_ms += (time.perf_counter() - t) * 1000
+    return json.dumps({"times": _times, "compile_ms": compile_ms})
+"""
+
+#: A fresh page (tests/blank.html): Pyodide's own load, then our part: ``loadPackage`` of our
+#: wheel + ``import websocket_streaming`` ("import"), then ``connect()`` to the local echo
+#: server, one send and the first message received ("first"), with the Python API.
+STARTUP_JS = """
+async ({ ws, profile }) => {
+  const { loadPyodide } = await import("/pyodide/pyodide.mjs");
+  const t0 = performance.now();
+  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
+  let other = null;
+  if (profile) {  // Pyodide's first loadPackage sets itself up: pay that on another wheel first
+    const tb = performance.now();
+    await pyodide.loadPackage("packaging");
+    other = performance.now() - tb;
+  }
+  const t1 = performance.now();
+  await pyodide.loadPackage("websocket-streaming");
+  const tp = performance.now();
+  let modules = null;
+  if (profile) pyodide.runPython(IMPORT_PROFILE);
+  await pyodide.runPythonAsync("import websocket_streaming");
+  const t2 = performance.now();
+  if (profile) modules = JSON.parse(pyodide.runPython("__import_profile_result()"));
+  const globals = pyodide.globals.get("dict")();
+  globals.set("URL", ws + "/echo");
+  const echo = await pyodide.runPythonAsync(`
+from websocket_streaming import connect
+ws = await connect(URL)
+await ws.send("first")
+await ws.recv()
+`, { globals });
+  const t3 = performance.now();
+  await pyodide.runPythonAsync("await ws.close()", { globals });
+  globals.destroy();
+  return { pyodide: t1 - t0, import: t2 - t1, load_package: tp - t1, first: t3 - t2, echo, modules, other };
+}
+""".replace("IMPORT_PROFILE", "`" + IMPORT_PROFILE + "`")
+
+#: Live PyProxies (``pyproxy_alloc_map``, with Pyodide's allocation tracing on: Pyodide has no
+#: public count, as in tests/test_leaks.py), JS objects held by Python (``hiwire.num_keys()``,
+#: every JsProxy among them), Python objects and tracemalloc's traced bytes, before and after
+#: n messages received (half text, half binary, 16 B, from the flood server) and n sent
+#: (alternately str and bytes, to the sink), each way on its own connection. Short open/close
+#: timeouts and a wait past them before counting: Pyodide's loop keeps a cancelled timer's
+#: Handle (and its setTimeout proxy) until its deadline.
+PY_MEMORY = """
+import asyncio
+import gc
+import json
+import tracemalloc
+
+import js
+from pyodide_js import _module
+from websocket_streaming import connect
+
+TIMERS = 0.5
+
+async def receive(base, n, binary):
+    url = f"{base}/flood?n={n}&size=16" + ("&binary" if binary else "")
+    ws = await connect(url, open_timeout=TIMERS, close_timeout=TIMERS)
+    await ws.send("go")
+    count = nbytes = 0
+    async for msg in ws:
+        count += 1
+        nbytes += len(msg)
+        if count == n:
+            break
+    await ws.close()
+    assert (count, nbytes) == (n, 16 * n), (count, nbytes)
+
+async def send(base, n):
+    ws = await connect(f"{base}/sink?n={n}", open_timeout=TIMERS, close_timeout=TIMERS)
+    text, data = "x" * 16, b"x" * 16
+    for i in range(n):
+        await ws.send(data if i & 1 else text)
+    reply = await ws.recv()
+    await ws.close()
+    assert reply == f"done {n} {16 * n}", reply
+
+async def cycle(base, n):
+    await receive(base, n // 2, False)
+    await receive(base, n - n // 2, True)
+    await send(base, n)
+
+def counts():
+    gc.collect()
+    return {
+        "pyproxies": _module.pyproxy_alloc_map.size,
+        "jsrefs": _module.hiwire.num_keys(),
+        "objects": len(gc.get_objects()),
+        "heap": tracemalloc.get_traced_memory()[0],
+    }
+
+async def main(url, n):
+    await cycle(url, 1000)  # warm up: one-time helpers, caches
+    await asyncio.sleep(TIMERS + 0.1)
+    tracemalloc.start()
+    _module.enable_pyproxy_allocation_tracing()
+    try:
+        before = counts()
+        t0 = js.performance.now()
+        await cycle(url, n)
+        ms = js.performance.now() - t0
+        await asyncio.sleep(TIMERS + 0.1)
+        after = counts()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        _module.disable_pyproxy_allocation_tracing()
+        tracemalloc.stop()
+    return {"n": n, "ms": ms, "before": before, "after": after, "peak": peak}
+
+RESULT = json.dumps(await main(**json.loads(ARG)))
+"""
