@@ -173,6 +173,11 @@ EXPECTED: dict[str, dict[str, tuple[bool, int, bool, str, int]]] = {
     "/drip": every(clean(1000, "dripped", 1)),
 }
 
+#: Cases whose outcome is a race in one engine, each outcome allowed (every run must still
+#: match one, consistently with whether it opened): Firefox fails a connection before `open`
+#: when the bad bytes come with the handshake response, and a TCP reset may beat or follow it.
+RACES = {("/reset", "firefox"): (FAILED, DROPPED)}
+
 #: Seconds a case may take, per run (the drip is 1.6 s by design, the silence 1 s).
 SLOW = {"/drip": (1.5, 4.0), "/unfinished-silent": (0.9, 3.5), "/flood": (0.0, 5.0)}
 
@@ -193,6 +198,9 @@ def test_hostile_server(py, raw, ws_url, engine, path):
     reference or global listener is left."""
     out = probe(py, raw, ws_url, path)
     native, python, facade = out["native"], out["python"], out["facade"]
+    if (path, engine) in RACES:
+        _check_race(RACES[path, engine], out)
+        return
     opened, code, was_clean, reason, messages = EXPECTED[path][engine]
     got = (native["open"], native["code"], native["wasClean"], native["reason"], native["messages"])
     assert got == EXPECTED[path][engine], native
@@ -214,6 +222,19 @@ def test_hostile_server(py, raw, ws_url, engine, path):
         assert low <= run["seconds"] < high, (path, run)
     assert out["echo"] == "still fine"
     assert out["leaked"] == [0, 0, 0], out["leaked"]
+
+
+def _check_race(outcomes: tuple[tuple[Any, ...], ...], out: dict[str, Any]) -> None:
+    """Each run ends as one of ``outcomes``: the one that matches whether it opened."""
+    by_open = {outcome[0]: outcome for outcome in outcomes}
+    native = out["native"]
+    got = (native["open"], native["code"], native["wasClean"], native["reason"], native["messages"])
+    assert got == by_open[native["open"]], native
+    for run in (out["python"], out["facade"]):
+        opened, code, was_clean, reason, messages = by_open[run["opened"]]
+        assert run["messages"] == messages, run
+        assert (run["end"] and run["end"][:2]) == ours(opened, code, was_clean, reason), run
+    assert out["echo"] == "still fine"
 
 
 def test_server_sees_the_close_frames(py, raw, engine):
