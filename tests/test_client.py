@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
+import sys
+import types
+import weakref
 
 import pytest
+from fake_clock import fake_clock_test
 from fake_transport import FakeFactory as Factory
-from fake_transport import async_test, exactly, real_sleep
+from fake_transport import FakeTransport, async_test, exactly, real_sleep
+from test_reconnect import FakeLifecycle
 from websocket_streaming import (
     ConnectionClosedError,
     ConnectionClosedOK,
     ConnectionFailed,
     InvalidURI,
+    ReconnectFailed,
     ReconnectingStream,
+    SendQueueFull,
     State,
     WebSocketError,
     WebSocketStream,
@@ -53,12 +61,14 @@ async def test_connect_offers_subprotocols():
     assert ws.subprotocol == "superchat"
 
 
+@pytest.mark.parametrize(("options", "limit"), [({"write_limit": 10}, 10), ({}, 8 << 20)])
 @async_test
-async def test_connect_passes_write_limit():
-    """connect(write_limit=...) is the stream's write limit: send() waits above it."""
+async def test_connect_passes_write_limit(options, limit):
+    """connect(write_limit=...) is the stream's write limit (default 8 MiB): send() waits
+    above it."""
     factory = Factory()
-    ws = await connect(URL, write_limit=10, transport_factory=factory)
-    await ws.send(b"x" * 10)
+    ws = await connect(URL, transport_factory=factory, **options)
+    await ws.send(b"x" * limit)
     task = asyncio.create_task(ws.send(b"y"))
     await asyncio.sleep(0.02)
     assert not task.done()
@@ -204,6 +214,42 @@ async def test_open_timeout_raises_timeout_error_and_aborts():
     transport.open()  # a late open event never comes: the browser failed the socket
     await transport.flush()
     assert transport.state is State.CLOSED
+
+
+@fake_clock_test
+async def test_open_timeout_default_is_ten_seconds():
+    """Without open_timeout, a handshake that never finishes raises TimeoutError after 10 s."""
+    factory = Factory("hang")
+    with pytest.raises(TimeoutError, match=exactly(f"timed out after 10.0 s connecting to {URL}")):
+        await connect(URL, transport_factory=factory)
+    assert asyncio.get_running_loop().time() == 10.0
+
+
+@async_test
+async def test_uri_function_result_is_checked_and_resolved():
+    """A URL function's result goes through the URL checks: http:// becomes ws://."""
+    factory = Factory()
+    ws = await connect(lambda: "http://fake.test/chat", transport_factory=factory)
+    assert ws.url == URL
+    assert factory.calls == [(URL, [])]
+
+
+@async_test
+async def test_async_with_forgets_the_stream_on_exit():
+    """After async with, the connect() object holds no reference to the closed stream."""
+
+    def factory(url: str, protocols: list[str]) -> FakeTransport:
+        transport = FakeTransport(url, protocols)
+        transport.open()
+        return transport
+
+    opener = connect(URL, transport_factory=factory)
+    async with opener as ws:
+        pass
+    ref = weakref.ref(ws)
+    del ws
+    gc.collect()
+    assert ref() is None
 
 
 @async_test
@@ -485,3 +531,118 @@ async def test_reconnect_true_returns_a_reconnecting_stream():
     assert isinstance(ws, ReconnectingStream)
     assert ws.state is State.OPEN and len(factory.calls) == 2
     await ws.close()
+
+
+@async_test
+async def test_no_browser_and_no_transport_factory():
+    """Outside Pyodide, connect() without transport_factory raises WebSocketError."""
+    with pytest.raises(
+        WebSocketError,
+        match=exactly(
+            "no browser here: websocket_streaming opens connections only inside "
+            "Pyodide (or pass transport_factory=)"
+        ),
+    ):
+        await connect(URL)
+
+
+@fake_clock_test
+async def test_reconnect_send_queue_defaults():
+    """connect(reconnect=True) queues up to 1 MiB and 1000 messages while disconnected."""
+    factory = Factory()
+    async with connect(URL, reconnect=True, transport_factory=factory, min_delay=5) as stream:
+        factory.transports[0].fail()
+        await factory.transports[0].flush()
+        assert stream.state is State.CONNECTING
+        assert await stream.send(b"x" * ((1 << 20) - 998)) is False
+        for _ in range(998):
+            assert await stream.send("y") is False
+        with pytest.raises(SendQueueFull):
+            await stream.send("z")  # 999 messages, one byte over 1 MiB
+        assert await stream.send("") is False
+        with pytest.raises(SendQueueFull):
+            await stream.send("")  # it would be the 1001st message
+
+
+@async_test
+async def test_stream_setup_error_closes_the_socket():
+    """An error while the stream sets up its transport propagates, and the socket is closed."""
+
+    class Broken(FakeTransport):
+        def set_limits(self, *limits: object) -> None:
+            raise RuntimeError("set_limits failed")
+
+    made: list[FakeTransport] = []
+
+    def factory(url: str, protocols: list[str]) -> FakeTransport:
+        made.append(Broken(url, protocols))
+        return made[-1]
+
+    with pytest.raises(RuntimeError, match=exactly("set_limits failed")):
+        await connect(URL, transport_factory=factory)
+    assert made[0].close_calls == [(None, "")]
+
+
+@async_test
+async def test_async_for_max_retries_allows_that_many_failures_in_a_row(sleeps):
+    """async for with max_retries=2: two failed attempts in a row are retried, the third opens."""
+    factory = Factory("fail", "fail")
+    async for ws in connect(URL, max_retries=2, transport_factory=factory):
+        assert ws.state is State.OPEN
+        break
+    assert len(factory.transports) == 3
+    assert sleeps == [1.0, 2.0]
+
+
+@async_test
+async def test_reconnect_true_raises_the_end_before_the_first_open():
+    """connect(reconnect=True, max_retries=0): a first attempt that fails raises ReconnectFailed."""
+    factory = Factory("fail")
+    with pytest.raises(ReconnectFailed):
+        await connect(URL, reconnect=True, max_retries=0, transport_factory=factory)
+    assert len(factory.transports) == 1
+
+
+@async_test
+async def test_async_for_gives_up_after_max_retries(sleeps):
+    """async for with max_retries=1 raises the second failure in a row, after one delay."""
+    factory = Factory("fail", "fail", "fail")
+    with pytest.raises(ConnectionFailed):
+        async for _ in connect(URL, max_retries=1, transport_factory=factory):
+            raise AssertionError("the body ran")
+    assert len(factory.transports) == 2
+    assert sleeps == [1.0]
+
+
+@async_test
+async def test_reconnect_outside_a_browser_raises_websocket_error():
+    """Outside Pyodide, connect(reconnect=True) without transport_factory raises WebSocketError."""
+    with pytest.raises(
+        WebSocketError,
+        match=exactly(
+            "no browser here: websocket_streaming opens connections only inside "
+            "Pyodide (or pass transport_factory=)"
+        ),
+    ):
+        await connect(URL, reconnect=True)
+
+
+@async_test
+async def test_reconnect_follows_the_page_lifecycle_unless_given_one(monkeypatch):
+    """In a browser, connect(reconnect=True) follows the page's lifecycle, or the one given."""
+    page, mine = FakeLifecycle(), FakeLifecycle()
+
+    def transport(url: str, protocols: list[str], backend: str) -> FakeTransport:
+        made = FakeTransport(url, protocols)
+        made.open()
+        return made
+
+    browser = types.ModuleType("websocket_streaming.browser")
+    browser.location = lambda: None  # type: ignore[attr-defined]
+    browser.page_lifecycle = lambda: page  # type: ignore[attr-defined]
+    browser.BrowserTransport = transport  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "websocket_streaming.browser", browser)
+    async with connect(URL, reconnect=True):
+        assert (len(page.callbacks), len(mine.callbacks)) == (1, 0)
+    async with connect(URL, reconnect=True, lifecycle=mine):
+        assert (len(page.callbacks), len(mine.callbacks)) == (0, 1)

@@ -6,12 +6,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from fake_transport import FakeTransport, async_test
+from fake_transport import FakeTransport, async_test, real_sleep
 from websocket_streaming import (
     ConcurrencyError,
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
+    ConnectionFailed,
     InvalidCloseCode,
     State,
     WebSocketStream,
@@ -266,6 +267,21 @@ async def test_concurrent_recv_raises_concurrency_error():
 
 
 @async_test
+async def test_second_recv_racing_the_first_wake_up_raises_concurrency_error():
+    """A second recv() after a message woke the first, before it resumed, raises
+    ConcurrencyError and leaves the message to the first."""
+    ws, transport = await open_stream()
+    first = asyncio.create_task(ws.recv())
+    await transport.flush()
+    transport.receive("for the first")
+    await real_sleep(0)  # the message event ran and woke the first, which has not resumed
+    assert transport.pending == 1 and not first.done()
+    with pytest.raises(ConcurrencyError):
+        await ws.recv()
+    assert await first == "for the first"
+
+
+@async_test
 async def test_concurrency_error_is_a_runtime_error():
     """The second concurrent recv() can be caught as RuntimeError."""
     ws, transport = await open_stream()
@@ -326,6 +342,17 @@ async def test_send_str_as_text():
     await ws.send("héllo 🎉")
     await ws.send("")
     assert transport.sent == ["héllo 🎉", ""]
+
+
+@async_test
+async def test_send_empty_messages_with_nothing_buffered():
+    """An empty text or binary message sent with nothing buffered (bufferedAmount stays 0)
+    goes out and raises nothing."""
+    ws, transport = await open_stream()
+    await ws.send("")
+    await ws.send(b"")
+    assert transport.sent == ["", b""]
+    assert ws.buffered_amount == 0
 
 
 @pytest.mark.parametrize(
@@ -548,3 +575,20 @@ async def test_async_with_stream_closes_on_exit():
             raise KeyError("body")
     assert transport.close_calls == [(1000, "")]
     assert ws.state is State.CLOSED
+
+
+@async_test
+async def test_connect_failure_before_any_close_info_is_reported_as_1006():
+    """A socket CLOSED before the transport has its close info fails the connect as a
+    1006 close with no reason."""
+    transport = FakeTransport(URL)
+    ws = WebSocketStream(URL, transport)
+    transport._state = State.CLOSED  # readyState CLOSED, the close event not yet seen
+    with pytest.raises(ConnectionFailed) as info:
+        await ws._wait_open()
+    assert str(info.value) == (
+        f"could not connect to {URL}: the browser closed the connection with "
+        "1006 (abnormal closure) before it opened "
+        "(the server refused it, is unreachable, or rejected the handshake; "
+        "browsers do not say which)"
+    )

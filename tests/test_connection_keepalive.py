@@ -235,3 +235,34 @@ async def test_keepalive_stops_when_the_connection_closes():
     await asyncio.sleep(100)
     assert transport.pings == []
     assert ws._keepalive is not None and ws._keepalive.done()
+
+
+@fake_clock_test
+async def test_idle_timeout_due_with_a_ping_sends_no_ping():
+    """When the idle_timeout expires at the instant a heartbeat ping is due, the connection
+    is dropped and no ping is sent."""
+    ws, transport = await connect_stream(heartbeat=Heartbeat(10), idle_timeout=10)
+    await ws.wait_closed()
+    assert asyncio.get_running_loop().time() == 10
+    assert ws.close_reason == "nothing received for 10 s (idle_timeout)"
+    assert transport.pings == []
+
+
+@fake_clock_test
+async def test_no_keepalive_task_without_heartbeat_or_idle_timeout():
+    """connect() without heartbeat or idle_timeout starts no task of its own."""
+    ws, _ = await connect_stream()
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    await ws.close()
+
+
+@fake_clock_test
+async def test_idle_timeout_checks_every_quarter_period():
+    """The idle check runs every idle_timeout / 4: a message at 1 s is seen at 7.5 s, and the
+    silence after it drops the connection at 37.5 s."""
+    ws, transport = await connect_stream(idle_timeout=30)
+    await asyncio.sleep(1)
+    transport.receive("m")
+    await ws.wait_closed()
+    assert asyncio.get_running_loop().time() == 37.5
+    assert ws.close_reason == "nothing received for 30 s (idle_timeout)"

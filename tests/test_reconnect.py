@@ -174,6 +174,59 @@ async def test_cancelled_recv_loses_nothing():
     assert await stream.recv() == "next"
 
 
+@fake_clock_test
+async def test_recv_waiting_between_connections_gets_the_next_ones_message():
+    """A recv() waiting after a connection was read to its end returns the next
+    connection's first message."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, min_delay=5.0)
+    await recorder.wait("open")
+    factory.transports[0].fail()
+    await recorder.wait("reconnecting")
+    waiting = asyncio.create_task(stream.recv())
+    await asyncio.sleep(1)
+    assert not waiting.done()
+    await recorder.wait("open", 2)
+    factory.transports[1].receive("next")
+    async with asyncio.timeout(1):
+        assert await waiting == "next"
+    assert now() == 5.0
+
+
+@fake_clock_test
+async def test_dropped_counts_over_every_connection():
+    """dropped sums the drop-oldest drops of every connection, also of those read to their end."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, max_queue=1, on_overflow="drop-oldest", min_delay=5.0)
+    await recorder.wait("open")
+    factory.transports[0].receive("a", "b", "c")
+    factory.transports[0].fail()
+    await recorder.wait("reconnecting")
+    assert stream.dropped == 2
+    assert await stream.recv() == "c"
+    waiting = asyncio.create_task(stream.recv())
+    await asyncio.sleep(1)  # the first connection was read to its end
+    assert stream.dropped == 2
+    await recorder.wait("open", 2)
+    factory.transports[1].receive("d", "e")
+    assert await waiting == "e"
+    assert stream.dropped == 3
+
+
+@fake_clock_test
+async def test_attempt_during_a_backoff_is_the_next_attempts_number():
+    """During the backoff after a drop, attempt is 1: the number of the attempt to come."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, min_delay=5.0)
+    await recorder.wait("open")
+    assert stream.attempt == 0
+    factory.transports[0].fail()
+    reconnecting = await recorder.wait("reconnecting")
+    assert stream.attempt == reconnecting.attempt == 1
+    await recorder.wait("open", 2)
+    assert stream.attempt == 0
+
+
 # -- sending across drops ----------------------------------------------------------------------
 
 
@@ -254,6 +307,23 @@ async def test_send_queue_full_loses_nothing(options, messages, full):
     factory.transports[0].open()
     await recorder.wait("open")
     assert factory.transports[0].sent == messages
+
+
+@fake_clock_test
+async def test_flushed_messages_leave_the_send_queue_bound():
+    """Messages flushed on an open no longer count: the next disconnection queues as many
+    bytes again."""
+    factory = FakeFactory("hang")
+    stream, recorder = start(factory, send_queue_bytes=5)
+    await recorder.wait("connecting")
+    assert await stream.send("12345") is False
+    factory.transports[0].open()
+    await recorder.wait("open")
+    assert factory.transports[0].sent == ["12345"]
+    factory.transports[0].fail()
+    await recorder.wait("reconnecting")
+    assert await stream.send("abcde") is False
+    assert stream.unsent == ["abcde"]
 
 
 @fake_clock_test
@@ -460,3 +530,47 @@ async def test_events_after_the_end_is_empty():
     await recorder.wait("open")
     await stream.close()
     assert await collect(stream) == []
+
+
+def test_state_event_defaults():
+    """A StateEvent given only its type: attempt 0, flushed 0, the rest None."""
+    assert StateEvent("close") == StateEvent("close", 0, None, None, None, None, 0)
+
+
+@fake_clock_test
+async def test_reconnecting_stream_default_backoff():
+    """A ReconnectingStream's own backoff defaults: from 0.5 s, times 1.618, up to 30 s."""
+
+    async def refuse() -> WebSocketStream:
+        raise ConnectionFailed("refused")
+
+    events: list[StateEvent] = []
+    stream = ReconnectingStream(
+        refuse, should_retry=lambda exc: True, max_retries=12, jitter=lambda: 0.5,
+        on_event=events.append,
+    )  # fmt: skip
+    await stream.wait_closed()
+    delays = [event.delay for event in events if event.type == "reconnecting"]
+    assert delays == pytest.approx([min(30.0, 0.5 * 1.618**n) for n in range(12)])
+    assert delays[-1] == 30.0
+
+
+@fake_clock_test
+async def test_reconnecting_stream_default_send_queue():
+    """A ReconnectingStream's own send queue defaults: 1000 messages, 1 MiB."""
+
+    async def hang() -> WebSocketStream:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    stream = ReconnectingStream(hang, should_retry=lambda exc: True)
+    assert await stream.send(b"x" * (1 << 20)) is False
+    with pytest.raises(SendQueueFull):
+        await stream.send(b"x")
+    await stream.close()
+    stream = ReconnectingStream(hang, should_retry=lambda exc: True)
+    for _ in range(1000):
+        assert await stream.send("") is False
+    with pytest.raises(SendQueueFull):
+        await stream.send("")
+    await stream.close()

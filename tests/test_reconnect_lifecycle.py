@@ -42,18 +42,38 @@ async def test_online_during_a_backoff_attempts_at_once():
     assert now() == 5
 
 
+@pytest.mark.parametrize("how", ["event", "event, then visible", "navigator.onLine"])
 @fake_clock_test
-async def test_offline_makes_no_attempt_until_online():
-    """While offline no attempt is made, however short the backoff; "online" makes one at once."""
+async def test_offline_makes_no_attempt_until_online(how):
+    """While offline (an "offline" event, or navigator.onLine false with no event: a page
+    loaded offline) no attempt is made, however short the backoff, also after a "visible"
+    event; "online" makes one at once."""
     factory, lifecycle, recorder = await open_with_lifecycle(min_delay=0.5)
-    lifecycle.fire("offline")
+    if how == "navigator.onLine":
+        lifecycle.online = False
+    else:
+        lifecycle.fire("offline")
     factory.transports[0].fail()
-    await asyncio.sleep(1000)
+    await asyncio.sleep(5)
+    if how.endswith("visible"):
+        lifecycle.fire("visible")
+    await asyncio.sleep(995)
     assert len(factory.transports) == 1
     assert recorder.types == ["connecting", "open", "reconnecting"]
     lifecycle.fire("online")
     await recorder.wait("open", 2)
     assert now() == 1000
+
+
+@fake_clock_test
+async def test_online_and_offline_events_send_no_ping():
+    """Only "visible" checks the live connection: "offline" and "online" send no ping."""
+    factory, lifecycle, _ = await open_with_lifecycle(heartbeat=Heartbeat(60, timeout=5))
+    await asyncio.sleep(10)
+    lifecycle.fire("offline")
+    lifecycle.fire("online")
+    await asyncio.sleep(1)
+    assert factory.transports[0].pings == []
 
 
 @fake_clock_test
@@ -68,6 +88,22 @@ async def test_visible_checks_the_live_connection():
     reconnecting = await recorder.wait("reconnecting")
     assert reconnecting.reason == "no reply to the heartbeat ping within 5 s"
     await recorder.wait("open", 2)
+
+
+@fake_clock_test
+async def test_latency_is_the_live_connections():
+    """latency: the live connection's last heartbeat round trip; 0 while disconnected."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, heartbeat=Heartbeat(10, timeout=5), min_delay=5.0)
+    await recorder.wait("open")
+    assert stream.latency == 0.0
+    await asyncio.sleep(10.5)  # the ping went out at 10
+    factory.transports[0].receive("pong")
+    await factory.transports[0].flush()
+    assert stream.latency == 0.5
+    factory.transports[0].fail()
+    await recorder.wait("reconnecting")
+    assert stream.latency == 0.0
 
 
 @fake_clock_test
@@ -157,6 +193,28 @@ async def test_close_while_open_closes_the_connection():
         await stream.recv()
     await stream.close()  # twice: nothing more
     assert factory.transports[0].close_calls == [(1000, "")]
+
+
+@fake_clock_test
+async def test_state_is_closing_while_close_waits_for_the_peer():
+    """close() on a live connection: CLOSING until the peer answers, then CLOSED."""
+    factory = FakeFactory("hang")
+    stream, recorder = start(factory, close_timeout=None)
+    transport = await first_transport(factory)
+    transport.answer_close = False
+    transport.open()
+    await recorder.wait("open")
+    closing = asyncio.create_task(stream.close())
+    await asyncio.sleep(1)
+    assert stream.state is State.CLOSING
+    with pytest.raises(
+        ConnectionClosedOK,
+        match=exactly("connection closed: 1000 (normal closure) 'closed by close()'"),
+    ):
+        await stream.send("too late")
+    transport.peer_close(1000, "")
+    await closing
+    assert stream.state is State.CLOSED
 
 
 @fake_clock_test

@@ -183,3 +183,39 @@ async def test_future_protocol():
     waiter.add_done_callback(lambda w: late.set_result(w))
     assert await late is waiter
     await waiter  # done: returns at once
+
+
+@async_test
+async def test_awaiting_a_done_waiter_returns_or_raises_at_once():
+    """Awaiting a waiter already woken returns None without suspending; one already
+    cancelled raises CancelledError."""
+    loop = asyncio.get_running_loop()
+    woken = Waiter(loop)
+    woken.set_result()
+    assert await woken is None
+    cancelled = Waiter(loop)
+    assert cancelled.cancel() is True
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+
+
+def test_wake_now_with_no_loop_running_resumes_the_task_inside_the_call():
+    """With no loop running (between two runs), wake_now() resumes the task before it
+    returns, then leaves no loop set as running."""
+    loop = asyncio.new_event_loop()
+    try:
+        waiter = Waiter(loop)
+        steps: list[str] = []
+
+        async def wait() -> None:
+            await waiter
+            steps.append("resumed")
+
+        task = loop.create_task(wait())
+        loop.run_until_complete(asyncio.sleep(0))  # the task now awaits the waiter
+        assert steps == []
+        waiter.wake_now()
+        assert steps == ["resumed"] and task.done()
+        assert asyncio._get_running_loop() is None
+    finally:
+        loop.close()

@@ -1,14 +1,14 @@
 """Mutation testing of the pure core: how many small bugs do the CPython unit tests catch?
 
-    .venv/bin/python tools/mutate.py                       # every mutant, 2 processes
+    .venv/bin/python tools/mutate.py                       # every mutant, 1 process
     .venv/bin/python tools/mutate.py --every 3 --phase 0   # a deterministic third of them
     .venv/bin/python tools/mutate.py --only build/mutants/survivors.txt   # re-run some
     .venv/bin/python tools/mutate.py --list                # list the mutants, run nothing
 
 Not part of the default test run (it takes minutes). Each mutant is one small change to
 one of the core modules (``protocol.py``, ``exceptions.py``, ``connection.py``,
-``reconnect.py``, ``client.py``, ``transport.py``), made on the AST and written back with
-``ast.unparse``:
+``reconnect.py``, ``client.py``, ``transport.py``, ``waiter.py``), made on the AST and
+written back with ``ast.unparse``:
 
 - ``cmp``: a comparison flipped (``<`` <-> ``<=``, ``>`` <-> ``>=``, ``==`` <-> ``!=``,
   ``is`` <-> ``is not``, ``in`` <-> ``not in``);
@@ -24,22 +24,31 @@ one of the core modules (``protocol.py``, ``exceptions.py``, ``connection.py``,
 Docstrings, annotations, ``assert`` statements and ``__all__`` are left alone.
 
 Each mutant runs in a private copy of the repository's ``python/`` and ``tests/`` (one per
-worker, at most 2 workers: ``--jobs``), with the unit tests that mirror the core::
+worker: ``--jobs``, 1 by default, at most 2), with only the CPython unit tests of its
+module (``TESTS_FOR`` below: the mirrored test files first, then the property tests that
+drive the module)::
 
-    python -m pytest -m "not browser" -x -q -p no:cacheprovider \\
-        tests/test_protocol.py tests/test_exceptions.py tests/test_connection.py \\
-        tests/test_client.py tests/test_reconnect.py tests/test_properties.py \\
-        tests/test_reconnect_model.py
+    protocol.py    tests/test_protocol.py tests/test_properties.py
+    exceptions.py  tests/test_exceptions.py tests/test_protocol.py
+    connection.py  tests/test_connection*.py tests/test_properties.py
+    reconnect.py   tests/test_reconnect*.py tests/test_client.py
+    client.py      tests/test_client.py
+    transport.py   tests/test_connection*.py   (a Protocol class: no mutants)
+    waiter.py      tests/test_waiter.py tests/test_connection.py
 
+run as ``python -m pytest -m "not browser" -x -q -p no:cacheprovider <files>`` (``--tests``
+runs the given files for every mutant instead)
 with ``HYPOTHESIS_PROFILE=mutate`` (fewer generated cases than "ci"; see
 tests/hypothesis_profiles.py). A mutant is *killed* when the tests fail or run past the
-per-mutant timeout (``--timeout``, default: 5 times the unmutated run, at least 30 s),
+per-mutant timeout (``--timeout``, default: 5 times the unmutated run of its module's
+tests, at least 30 s),
 *survives* when they pass. ``tools/mutants_equivalent.txt`` names the mutants that no test
 can kill (they change nothing observable), one per line as ``<mutant id>  # <reason>``;
 the score is killed / (total - equivalent). Survivors are written to
 ``build/mutants/survivors.txt`` (mutant ids, one a line: ``--only`` takes that file) with
-their diffs in ``build/mutants/survivors.diff``. Exit status 0 when the score reaches
-``--target`` (default 95%).
+their diffs in ``build/mutants/survivors.diff``, every outcome in
+``build/mutants/results.txt``. Exit status 0 when the score reaches ``--target`` (default
+95%).
 
 A mutant id is ``<module>:<line>:<col>:<kind>:<what>``, line and column in the
 original source: stable as long as the module above the mutant does not change.
@@ -73,16 +82,19 @@ MODULES = (
     "reconnect.py",
     "client.py",
     "transport.py",
+    "waiter.py",
 )
-TESTS = (
-    "tests/test_protocol.py",
-    "tests/test_exceptions.py",
-    "tests/test_connection.py",
-    "tests/test_client.py",
-    "tests/test_reconnect.py",
-    "tests/test_properties.py",
-    "tests/test_reconnect_model.py",
-)
+#: The CPython unit tests run for a mutant of each module (globs under the root), in order:
+#: the mirrored tests first, so that most mutants are killed early (``-x``).
+TESTS_FOR: dict[str, tuple[str, ...]] = {
+    "protocol.py": ("tests/test_protocol.py", "tests/test_properties.py"),
+    "exceptions.py": ("tests/test_exceptions.py", "tests/test_protocol.py"),
+    "connection.py": ("tests/test_connection*.py", "tests/test_properties.py"),
+    "reconnect.py": ("tests/test_reconnect*.py", "tests/test_client.py"),
+    "client.py": ("tests/test_client.py",),
+    "transport.py": ("tests/test_connection*.py",),
+    "waiter.py": ("tests/test_waiter.py", "tests/test_connection.py"),
+}
 EQUIVALENT = ROOT / "tools" / "mutants_equivalent.txt"
 OUT = ROOT / "build" / "mutants"
 
@@ -338,6 +350,17 @@ def _ignore_caches(directory: str, names: list[str]) -> list[str]:
     return [n for n in names if n in ("__pycache__", ".pytest_cache", ".hypothesis")]
 
 
+def tests_for(module: str) -> list[str]:
+    """The test files (relative paths) that ``TESTS_FOR`` names for ``module``."""
+    files: list[str] = []
+    for pattern in TESTS_FOR[module]:
+        for path in sorted(ROOT.glob(pattern)):
+            name = path.relative_to(ROOT).as_posix()
+            if name not in files:
+                files.append(name)
+    return files
+
+
 def _selected(mutant: Mutant, every: int, phase: int) -> bool:
     digest = int(hashlib.sha256(mutant.id.encode()).hexdigest(), 16)
     return digest % every == phase
@@ -345,7 +368,7 @@ def _selected(mutant: Mutant, every: int, phase: int) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=2, choices=(1, 2))
+    parser.add_argument("--jobs", type=int, default=1, choices=(1, 2))
     parser.add_argument("--timeout", type=float, help="seconds per mutant (default: see above)")
     parser.add_argument("--every", type=int, default=1, help="run 1 mutant in N (by id hash)")
     parser.add_argument("--phase", type=int, default=0, help="which 1-in-N share (0..N-1)")
@@ -353,10 +376,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", type=Path, help="a file of mutant ids to run (one a line)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--target", type=float, default=95.0, help="score to pass (percent)")
-    parser.add_argument("--tests", nargs="+", help="test files to run (default: see above)")
+    parser.add_argument(
+        "--tests", nargs="+", help="test files to run for every mutant (default: see above)"
+    )
     args = parser.parse_args(argv)
-    if not args.tests:
-        args.tests = [t for t in TESTS if (ROOT / t).exists()]
+    tests = {m: args.tests or tests_for(m) for m in MODULES}
 
     mutants = list_mutants()
     equivalent = read_equivalent()
@@ -371,22 +395,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.module:
         chosen = [m for m in chosen if m.module in args.module]
     if args.only:
-        wanted = {line.split()[0] for line in args.only.read_text().splitlines() if line.strip()}
+        # One id a line (ids may hold spaces: "cmp:is not->is"), optionally "  # comment".
+        lines = args.only.read_text().splitlines()
+        wanted = {line.partition(" # ")[0].strip() for line in lines if line.strip()}
         chosen = [m for m in chosen if m.id in wanted]
     to_run = [m for m in chosen if m.id not in equivalent]
     skipped_equivalent = len(chosen) - len(to_run)
 
     workspaces = [Workspace() for _ in range(args.jobs)]
     try:
-        outcome, baseline = workspaces[0].run(None, args.tests, timeout=600)
-        if outcome != "survived":
-            print("the tests fail without any mutant: fix them first", file=sys.stderr)
-            return 2
-        timeout = args.timeout or max(30.0, 5 * baseline)
+        timeouts_for: dict[str, float] = {}
+        for module in sorted({m.module for m in to_run}, key=MODULES.index):
+            outcome, baseline = workspaces[0].run(None, tests[module], timeout=600)
+            if outcome != "survived":
+                print(f"the tests of {module} fail without any mutant: fix them first")
+                return 2
+            timeouts_for[module] = args.timeout or max(30.0, 5 * baseline)
+            print(
+                f"  {module:16} unmutated run {baseline:4.1f} s, "
+                f"timeout {timeouts_for[module]:.0f} s: {' '.join(tests[module])}",
+                flush=True,
+            )
         print(
             f"{len(mutants)} mutants in {len(MODULES)} modules; running {len(to_run)} "
             f"({skipped_equivalent} of those chosen are listed as equivalent); "
-            f"unmutated run {baseline:.1f} s, timeout {timeout:.0f} s, {args.jobs} jobs",
+            f"{args.jobs} jobs",
             flush=True,
         )
         free = list(workspaces)
@@ -397,7 +430,9 @@ def main(argv: list[str] | None = None) -> int:
             with lock:
                 workspace = free.pop()
             try:
-                results[mutant.id] = workspace.run(mutant, args.tests, timeout)
+                results[mutant.id] = workspace.run(
+                    mutant, tests[mutant.module], timeouts_for[mutant.module]
+                )
             finally:
                 with lock:
                     free.append(workspace)
@@ -420,6 +455,9 @@ def main(argv: list[str] | None = None) -> int:
     score = 100.0 * killed / len(to_run) if to_run else 100.0
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "survivors.txt").write_text("".join(m.id + "\n" for m in survivors))
+    (OUT / "results.txt").write_text(
+        "".join(f"{results[m.id][0]:8} {results[m.id][1]:5.1f} s  {m.id}\n" for m in to_run)
+    )
     with (OUT / "survivors.diff").open("w") as diff:
         for mutant in survivors:
             before = (ROOT / PACKAGE / mutant.module).read_text()
@@ -431,10 +469,14 @@ def main(argv: list[str] | None = None) -> int:
             )
     print()
     for module in MODULES:
-        mine = [m for m in to_run if m.module == module]
+        mine = [m for m in chosen if m.module == module]
+        ran = [m for m in mine if m.id not in equivalent]
         if mine:
-            alive = sum(1 for m in mine if results[m.id][0] == "survived")
-            print(f"  {module:16} {len(mine) - alive:4} of {len(mine):4} killed")
+            alive = sum(1 for m in ran if results[m.id][0] == "survived")
+            print(
+                f"  {module:16} {len(mine):4} chosen, {len(mine) - len(ran):3} equivalent, "
+                f"{len(ran) - alive:4} killed, {alive:3} survived"
+            )
     sampled = f" (1 in {args.every}, phase {args.phase})" if args.every > 1 else ""
     print(
         f"mutants: {len(mutants)} in total, {len(chosen)} chosen{sampled}, "

@@ -228,8 +228,10 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
     def _lifecycle(self) -> Lifecycle | None:
         if self.lifecycle is not None or self.transport_factory is not None:
             return self.lifecycle
-        from .browser import page_lifecycle  # lazy-import: needs Pyodide; CPython imports us
-
+        try:
+            from .browser import page_lifecycle  # lazy-import: needs Pyodide; CPython imports us
+        except ImportError:
+            return None  # no browser: the first attempt raises WebSocketError (see _factory)
         return page_lifecycle()
 
     async def _open(self) -> WebSocketStream:
