@@ -628,11 +628,14 @@ async def test_reconnect_outside_a_browser_raises_websocket_error():
 
 
 @async_test
-async def test_reconnect_follows_the_page_lifecycle_unless_given_one(monkeypatch):
-    """In a browser, connect(reconnect=True) follows the page's lifecycle, or the one given."""
+async def test_in_a_browser_the_page_lifecycle_and_backend_are_used(monkeypatch):
+    """In a browser, connect(reconnect=True) follows the page's lifecycle unless given one,
+    and the default transport gets the backend: "classic" unless one is given."""
     page, mine = FakeLifecycle(), FakeLifecycle()
+    backends: list[str] = []
 
     def transport(url: str, protocols: list[str], backend: str) -> FakeTransport:
+        backends.append(backend)
         made = FakeTransport(url, protocols)
         made.open()
         return made
@@ -644,5 +647,17 @@ async def test_reconnect_follows_the_page_lifecycle_unless_given_one(monkeypatch
     monkeypatch.setitem(sys.modules, "websocket_streaming.browser", browser)
     async with connect(URL, reconnect=True):
         assert (len(page.callbacks), len(mine.callbacks)) == (1, 0)
-    async with connect(URL, reconnect=True, lifecycle=mine):
+    async with connect(URL, reconnect=True, lifecycle=mine, backend="native"):
         assert (len(page.callbacks), len(mine.callbacks)) == (0, 1)
+    assert backends == ["classic", "native"]
+
+
+@fake_clock_test
+async def test_close_timeout_default_is_five_seconds():
+    """Without close_timeout, close() of a connect()ed stream gives a silent peer 5 s."""
+    factory = Factory()
+    ws = await connect(URL, transport_factory=factory)
+    factory.transports[0].answer_close = False
+    await ws.close()
+    assert asyncio.get_running_loop().time() == 5.0
+    assert ws.close_code == 1006

@@ -219,3 +219,58 @@ def test_wake_now_with_no_loop_running_resumes_the_task_inside_the_call():
         assert asyncio._get_running_loop() is None
     finally:
         loop.close()
+
+
+@async_test
+async def test_wake_now_inside_a_task_goes_through_the_loop_uncounted():
+    """From inside a running task, wake_now() runs the callbacks one loop turn later and
+    does not count in woken_inside."""
+    waiter = Waiter(asyncio.get_running_loop())
+    calls: list[Waiter] = []
+    waiter.add_done_callback(calls.append)
+    before = Waiter.woken_inside
+    waiter.wake_now()
+    assert calls == [] and waiter.done()
+    await asyncio.sleep(0)
+    assert calls == [waiter]
+    assert Waiter.woken_inside == before
+
+
+@async_test
+async def test_wake_now_of_a_done_waiter_does_nothing():
+    """wake_now() of a waiter already woken or cancelled runs no callback again and does not
+    count in woken_inside."""
+    loop = asyncio.get_running_loop()
+    for finish in (Waiter.set_result, Waiter.cancel):
+        waiter = Waiter(loop)
+        calls: list[Waiter] = []
+        waiter.add_done_callback(calls.append)
+        finish(waiter)
+        await asyncio.sleep(0)
+        before = Waiter.woken_inside
+        await _from_a_callback(waiter.wake_now)
+        await asyncio.sleep(0)
+        assert calls == [waiter]
+        assert Waiter.woken_inside == before
+
+
+@async_test
+async def test_remove_done_callback_returns_how_many_it_removed():
+    """remove_done_callback() removes every registration of that callback and returns how
+    many; the others stay."""
+    waiter = Waiter(asyncio.get_running_loop())
+    calls: list[str] = []
+
+    def first(w: Waiter) -> None:
+        calls.append("first")
+
+    def second(w: Waiter) -> None:
+        calls.append("second")
+
+    for callback in (first, second, first):
+        waiter.add_done_callback(callback)
+    assert waiter.remove_done_callback(first) == 2
+    assert waiter.remove_done_callback(first) == 0
+    waiter.set_result()
+    await asyncio.sleep(0)
+    assert calls == ["second"]
