@@ -5,10 +5,11 @@
 #   ./build.sh test [--engine chromium|firefox|webkit] [pytest args...]
 #   ./build.sh demo [--port N]  build, start the demo servers, print the URL
 #   ./build.sh lite             build the JupyterLite site into dist/lite/
-#   ./build.sh check            lint (ruff, biome), types (mypy strict), import cycles
+#   ./build.sh check            lint (ruff, biome), types (mypy strict, tsc on the .d.ts), import cycles
 #   ./build.sh packages         publish-ready sdist + wheel (twine check) and npm tarball in build/packages/
-#   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt] [--target S] [--reps N]
-#                               throughput and round trips: Python API and JS facade vs raw JS
+#   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt,startup,memory]
+#                    [--target S] [--reps N] [--json PATH]
+#                               speed (Python API, JS facade vs raw JS), startup, memory; JSON too
 #
 # Needs: a Python >= 3.12, npm; for `test`, browsers (see README).
 set -euo pipefail
