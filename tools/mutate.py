@@ -28,11 +28,11 @@ worker: ``--jobs``, 1 by default, at most 2), with only the CPython unit tests o
 module (``TESTS_FOR`` below: the mirrored test files first, then the property tests that
 drive the module)::
 
-    protocol.py    tests/test_protocol.py tests/test_properties.py
-    exceptions.py  tests/test_exceptions.py tests/test_protocol.py
+    protocol.py    tests/test_protocol*.py tests/test_properties.py
+    exceptions.py  tests/test_exceptions.py tests/test_protocol*.py
     connection.py  tests/test_connection*.py tests/test_properties.py
-    reconnect.py   tests/test_reconnect*.py tests/test_client.py
-    client.py      tests/test_client.py
+    reconnect.py   tests/test_reconnect*.py tests/test_client*.py
+    client.py      tests/test_client*.py
     transport.py   tests/test_connection*.py   (a Protocol class: no mutants)
     waiter.py      tests/test_waiter.py tests/test_connection.py
 
@@ -87,11 +87,11 @@ MODULES = (
 #: The CPython unit tests run for a mutant of each module (globs under the root), in order:
 #: the mirrored tests first, so that most mutants are killed early (``-x``).
 TESTS_FOR: dict[str, tuple[str, ...]] = {
-    "protocol.py": ("tests/test_protocol.py", "tests/test_properties.py"),
-    "exceptions.py": ("tests/test_exceptions.py", "tests/test_protocol.py"),
+    "protocol.py": ("tests/test_protocol*.py", "tests/test_properties.py"),
+    "exceptions.py": ("tests/test_exceptions.py", "tests/test_protocol*.py"),
     "connection.py": ("tests/test_connection*.py", "tests/test_properties.py"),
-    "reconnect.py": ("tests/test_reconnect*.py", "tests/test_client.py"),
-    "client.py": ("tests/test_client.py",),
+    "reconnect.py": ("tests/test_reconnect*.py", "tests/test_client*.py"),
+    "client.py": ("tests/test_client*.py",),
     "transport.py": ("tests/test_connection*.py",),
     "waiter.py": ("tests/test_waiter.py", "tests/test_connection.py"),
 }
