@@ -7,7 +7,7 @@
 #   ./build.sh lite             build the JupyterLite site into dist/lite/
 #   ./build.sh check            lint (ruff, biome), types (mypy strict, tsc on the .d.ts), import cycles
 #   ./build.sh packages         publish-ready sdist + wheel (twine check) and npm tarball in build/packages/
-#   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt,startup,memory]
+#   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt,ack,startup,memory]
 #                    [--target S] [--reps N] [--json PATH]
 #                               speed (Python API, JS facade vs raw JS), startup, memory; JSON too
 #

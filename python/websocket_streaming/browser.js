@@ -152,11 +152,13 @@
         this.drop = drop;
         this.pull();
       },
-      // The oldest messages, at least one, then as many as fit in maxCount and maxBytes:
-      // [messages] or, when it holds small binary messages, [messages, packed, sizes]:
+      // The oldest messages, at least one, then as many as fit in maxCount and maxBytes
+      // (undefined if there is none): [messages] or, when it holds small binary messages,
+      // [messages, packed, sizes]:
       // those are copied into `packed` (sizes[i] >= 0, messages[i] undefined) so that
       // Python copies them in one call rather than one call each.
       take(maxCount, maxBytes) {
+        if (this.head === this.queue.length) return undefined;
         let end = this.head;
         let taken = 0;
         while (end < this.queue.length && end - this.head < maxCount) {
@@ -290,13 +292,15 @@
         wakeReader();
       }
     }
-    // A reader waiting for this message resumes inside this event (wake(true): a reply
-    // it sends goes out from here too), unless messages come back to back: after one
-    // such wake, until the browser has run a task of its own (`settled`), Python is
-    // woken one loop turn later, so that it takes the messages that piled up in one batch.
+    // A reader waiting for this message resumes inside this event, the message handed
+    // over with the wake-up (wake(true, message): no further call to fetch it, and a
+    // reply it sends goes out from here too), unless messages come back to back: after
+    // one such wake, until the browser has run a timer task (`settle`), Python is woken
+    // one loop turn later, so that it takes the messages that piled up in one batch.
+    // (A timer, not a MessageChannel message: WebKit delivers those after the next
+    // network event, which made one reply in five wait a loop turn there.)
     let burst = false;
-    const settled = new MessageChannel();
-    settled.port1.onmessage = () => {
+    const settle = () => {
       burst = false;
     };
     function wakeReader() {
@@ -305,8 +309,8 @@
         return;
       }
       burst = true;
-      settled.port2.postMessage(null);
-      wake(true);
+      setTimeout(settle, 0);
+      wake(true, s.shift());
     }
     // The close, as the browser reported it or as we decided it: later events are
     // dropped, the facade's waiter and (from an event, not from a Python call) Python
@@ -316,7 +320,6 @@
       s.closeInfo = info;
       detach();
       s.waiting = false;
-      settled.port1.close();
       if (s.isPong?.destroy) s.isPong.destroy();
       s.isPong = null;
       if (s.notify) {

@@ -4,8 +4,9 @@ Its JavaScript half, ``browser.js`` beside this file (shipped in the wheel, read
 and compiled once per Pyodide), owns the ``WebSocket`` and its event handlers,
 so no Python proxy or future is made per message: incoming messages wait in a
 JS array, and Python is called (one proxy per socket) only when the socket
-opens or closes, or when a reader is waiting. ``take()`` then moves the whole
-backlog to Python in one call.
+opens or closes, or when a reader is waiting: that call hands the reader its
+message with the wake-up, unless messages come back to back, in which case
+``take()`` then moves the whole backlog to Python in one call.
 
 Works in a page and in a Web Worker (JupyterLite's kernel lives in one).
 Importing it outside Pyodide raises ImportError (``pyodide`` is missing).
@@ -129,10 +130,15 @@ class BrowserTransport:
         self._js_send_scratch: Any = self._js.sendScratch
         self._js_scratch: Any = self._js.scratch
         self._scratch_views: dict[int, Any] = {}  # length -> a view of the scratch array
+        self._handed: list[Data] = []  # messages handed over with a wake-up, not yet taken
         self._close_info: tuple[int, str, bool] | None = None
         self._limits: tuple[int | None, int | None] = (None, None)
 
-    def _wake(self, now: bool = False) -> None:
+    def _wake(self, now: bool = False, message: Any = None) -> None:
+        # `message`: the one a waiting reader gets with its wake-up (browser.js removed it
+        # from its queue), so that resuming it costs no further call into JS.
+        if message is not None:
+            self._handed.append(message if type(message) is str else message.to_bytes())
         self.on_event(now)
 
     @property
@@ -176,7 +182,7 @@ class BrowserTransport:
 
     @property
     def pending(self) -> int:
-        return int(self._js.size)
+        return len(self._handed) + int(self._js.size)
 
     @property
     def dropped(self) -> int:
@@ -232,7 +238,13 @@ class BrowserTransport:
         copied three times, a few KiB each: packed into one buffer in JS, moved into
         Python in one piece, sliced into ``bytes``; three copies of a small message
         cost less than one FFI crossing per message."""
-        messages, packed, sizes = self._js_take(max_messages, max_bytes)
+        if self._handed:  # older than any message still in JS
+            handed, self._handed = self._handed, []
+            return handed
+        got = self._js_take(max_messages, max_bytes)
+        if got is None:
+            return []
+        messages, packed, sizes = got
         if packed is None:
             return [m if type(m) is str else m.to_bytes() for m in messages]
         data = packed.to_bytes()

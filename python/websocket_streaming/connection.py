@@ -228,33 +228,31 @@ class WebSocketStream:
                 QueueOverflow (unread data over ``max_queue``) when we closed it.
             ConcurrencyError: another coroutine is already waiting in ``recv()``.
         """
-        if self._messages:
-            return self._messages.popleft()
-        if not self._recv_busy:  # one call takes a batch of the backlog, if there is one
-            self._messages.extend(self._transport.take(TAKE_MESSAGES, TAKE_BYTES))
-            if self._messages:
-                return self._messages.popleft()
-        await self.wait_message()
-        self._messages.extend(self._transport.take(TAKE_MESSAGES, TAKE_BYTES))
-        return self._messages.popleft()
+        messages = self._messages
+        if not messages:
+            await self.wait_message()
+        return messages.popleft()
 
     async def wait_message(self) -> None:
         """Wait until a message is ready, so that ``recv()`` returns at once.
-
-        The message stays where it is (the JS facade reads it from the
-        browser's side without a copy).
 
         Raises:
             ConnectionClosedOK / ConnectionClosedError: as for ``recv()``.
             ConcurrencyError: another coroutine is already waiting for a message.
         """
+        messages = self._messages
+        if messages:
+            return
         if self._recv_busy:
             raise ConcurrencyError(
                 "cannot wait for a message while another coroutine is already waiting for one"
             )
         self._recv_busy = True
         try:
-            while not (self._messages or self._transport.pending):
+            while True:  # one call takes a batch of the backlog, if there is one
+                messages.extend(self._transport.take(TAKE_MESSAGES, TAKE_BYTES))
+                if messages:
+                    return
                 if self._transport.close_info is not None:
                     raise self.closed_exception()
                 waiter = Waiter(asyncio.get_running_loop())

@@ -1,6 +1,6 @@
 """Throughput benchmark: our Python API and JS facade against the browser's raw WebSocket.
 
-Run it with ``./build.sh bench [--engine E] [--only recv,send,rtt] [--target S] [--reps N]``
+Run it with ``./build.sh bench [--engine E] [--only recv,send,rtt,ack,startup,memory] [--target S] [--reps N]``
 (or ``.venv/bin/python tests/bench ...`` once dist/ is built). All three engines with
 the defaults take about 4-5 minutes on 2 CPUs.
 
@@ -105,6 +105,14 @@ RTT_VARIANTS = {
     "facade": "JS facade",
     "naive": "naive python",
 }
+#: A flood read by a reader that sends a 1-byte text ack for every message (as a chat client
+#: acking deliveries would): the traffic that is both a flood and interactive.
+ACK_VARIANTS = {
+    "raw": "raw JS",
+    "python": "python async for + send",
+    "facade": "JS facade recv() + send",
+    "naive": "naive python",
+}
 SHORT = {
     "raw": "raw",
     "promise": "prom",
@@ -141,9 +149,10 @@ class Bench:
 
     def once(self, direction: str, variant: str, size: int, binary: bool, n: int) -> float:
         """One timed run of n messages; returns messages per second (checked for loss)."""
-        if direction == "recv":
+        if direction in ("recv", "ack"):  # "ack": the reader answers each message of the flood
             url = f"{self.ws_url}/flood?n={n}&size={size}" + ("&binary" if binary else "")
-            out = self._run(RECV_SOURCES[variant], {"url": url, "n": n}, variant)
+            arg = {"url": url, "n": n, "ack": direction == "ack"}
+            out = self._run(RECV_SOURCES[variant], arg, variant)
             if out["count"] != n or out["bytes"] != n * size:
                 raise RuntimeError(f"recv {variant}: got {out}, expected {n} x {size} B")
         elif direction == "send":
@@ -209,10 +218,11 @@ SECTIONS = [
     ("recv", "receive", RECV_VARIANTS, ALL_ROWS),
     ("send", "send", SEND_VARIANTS, ALL_ROWS),
     ("rtt", "round trip", RTT_VARIANTS, [(16, False), (16, True)]),
+    ("ack", "flood, each acked", ACK_VARIANTS, [(16, False), (1024, True)]),
 ]
 
 Results = dict[tuple[str, int, bool], dict[str, float]]
-RATE_SECTIONS = ("recv", "send", "rtt")
+RATE_SECTIONS = ("recv", "send", "rtt", "ack")
 ALL_SECTIONS = (*RATE_SECTIONS, "startup", "memory")
 
 

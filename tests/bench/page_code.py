@@ -43,18 +43,21 @@ _RAW_OPEN_JS = """const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail(new Error("ws error")); });"""
 
-RAW_RECV_JS = f"""
-async ({{url, n}}) => {{
+
+def _raw_flood_js(reader: str) -> str:
+    """Raw JS reading a flood of n messages (acking each one when ``ack``): `reader` defines
+    ``read()``, which sets ``ws.onmessage`` at once and resolves once n messages are counted."""
+    return f"""
+async ({{url, n, ack}}) => {{
   const size = {_SIZE_JS};
   {_RAW_OPEN_JS}
   let count = 0, bytes = 0;
-  const done = new Promise((ok) => {{
-    ws.onmessage = (e) => {{ bytes += size(e.data); if (++count === n) ok(performance.now()); }};
-  }});
+  {reader}
   const closed = new Promise((ok) => {{ ws.onclose = ok; }});
   const t0 = performance.now();
   ws.send("go");
-  const t1 = await done;
+  await read();
+  const t1 = performance.now();
   ws.close();
   await closed;
   return {{ ms: t1 - t0, count, bytes }};
@@ -62,10 +65,37 @@ async ({{url, n}}) => {{
 """
 
 
+RAW_RECV_JS = _raw_flood_js(
+    """const read = () => new Promise((ok) => {
+    ws.onmessage = (e) => { bytes += size(e.data); if (ack) ws.send("a"); if (++count === n) ok(); };
+  });"""
+)
+
+#: A bare promise-per-message reader: what the facade's recv() costs beyond it is its own.
+PROMISE_RECV_JS = _raw_flood_js(
+    """const read = async () => {
+    let queue = [], head = 0, wake = null;
+    ws.onmessage = (e) => {
+      if (wake) { const w = wake; wake = null; w(e.data); } else queue.push(e.data);
+    };
+    const next = () => {
+      if (head < queue.length) {
+        const data = queue[head++];
+        if (head === queue.length) { queue = []; head = 0; }
+        return Promise.resolve(data);
+      }
+      return new Promise((ok) => { wake = ok; });
+    };
+    while (count < n) { bytes += size(await next()); if (ack) ws.send("a"); count++; }
+  };"""
+)
+
+
 def _facade_recv_js(loop: str) -> str:
-    """The facade reading a flood of n messages; `loop` reads them, adding to count and bytes."""
+    """The facade reading a flood of n messages; `loop` reads them, adding to count and bytes
+    (and acking each one when ``ack``)."""
     return f"""
-async ({{url, n}}) => {{
+async ({{url, n, ack}}) => {{
   const size = {_SIZE_JS};
   const ws = new __bench.facade.WebSocketStream(url, {{ pyodide }});
   await ws.opened;
@@ -80,46 +110,21 @@ async ({{url, n}}) => {{
 """
 
 
-FACADE_RECV_JS = _facade_recv_js("while (count < n) { bytes += size(await ws.recv()); count++; }")
+FACADE_RECV_JS = _facade_recv_js(
+    'while (count < n) { bytes += size(await ws.recv()); if (ack) await ws.send("a"); count++; }'
+)
 #: The facade's batch read: every queued message in one array (no promise per message).
 BATCH_RECV_JS = _facade_recv_js(
-    "while (count < n) { for (const d of await ws.recvMany(n - count)) { bytes += size(d); count++; } }"
+    "while (count < n) { for (const d of await ws.recvMany(n - count)) {"
+    ' bytes += size(d); if (ack) await ws.send("a"); count++; } }'
 )
-
-PROMISE_RECV_JS = f"""
-async ({{url, n}}) => {{
-  const size = {_SIZE_JS};
-  {_RAW_OPEN_JS}
-  let queue = [], head = 0, wake = null;
-  ws.onmessage = (e) => {{
-    if (wake) {{ const w = wake; wake = null; w(e.data); }} else queue.push(e.data);
-  }};
-  const next = () => {{
-    if (head < queue.length) {{
-      const data = queue[head++];
-      if (head === queue.length) {{ queue = []; head = 0; }}
-      return Promise.resolve(data);
-    }}
-    return new Promise((ok) => {{ wake = ok; }});
-  }};
-  const closed = new Promise((ok) => {{ ws.onclose = ok; }});
-  let count = 0, bytes = 0;
-  const t0 = performance.now();
-  ws.send("go");
-  while (count < n) {{ bytes += size(await next()); count++; }}
-  const t1 = performance.now();
-  ws.close();
-  await closed;
-  return {{ ms: t1 - t0, count, bytes }};
-}}
-"""
 
 PY_RECV = """
 import json
 import js
 from websocket_streaming import connect
 
-async def main(url, n, backend):
+async def main(url, n, backend, ack=False):
     ws = await connect(url, backend=backend)
     count = nbytes = 0
     t0 = js.performance.now()
@@ -127,6 +132,8 @@ async def main(url, n, backend):
     async for msg in ws:
         count += 1
         nbytes += len(msg)
+        if ack:
+            await ws.send("a")
         if count == n:
             break
     t1 = js.performance.now()
@@ -142,7 +149,7 @@ import json
 import js
 from pyodide.ffi import create_proxy
 
-async def main(url, n):
+async def main(url, n, ack=False):
     loop = asyncio.get_running_loop()
     queue = asyncio.Queue()
     opened, closed = loop.create_future(), loop.create_future()
@@ -163,6 +170,8 @@ async def main(url, n):
         if not isinstance(data, str):
             data = data.to_bytes()
         nbytes += len(data)
+        if ack:
+            ws.send("a")
     t1 = js.performance.now()
     ws.close()
     await closed
