@@ -1,7 +1,5 @@
 """Leaks a user could hit, in every engine: many connect/close cycles and many abandoned
-streams. (Refused connects are measured by hand, see the README: Chromium throttles repeated
-failed connects under load, too slowly for a lean suite.) After each, these are where they
-started:
+streams, and many failed connects. After each, these are where they started:
 
 - PyProxies alive (``pyproxy_alloc_map``, with Pyodide's allocation tracing on: Pyodide has
   no public count) and JS objects held by Python (``hiwire.num_keys()``);
@@ -10,8 +8,9 @@ started:
 - the Python heap: ``len(gc.get_objects())`` after ``gc.collect()`` (within a small slack
   for interned strings and caches that settle), and tracemalloc's traced bytes.
 
-CI-lean: CYCLES (300) of each, not 1,000 (1,000 takes 3-4x as long and finds nothing more:
-a leak of one object a cycle shows at 300 as at 1,000). LEAK_CYCLES=1000 for the full run.
+CI-lean: CYCLES (300) of each and FAILED_CYCLES (100) failed connects, not 1,000 (1,000
+takes 3-10x as long and finds nothing more: a leak of one object a cycle shows at 100 as at
+1,000). LEAK_CYCLES=1000 LEAK_FAILED_CYCLES=1000 for the full run.
 
 Pyodide's event loop runs ``call_later`` on ``setTimeout`` and does not clear it on
 ``cancel()``: a cancelled timer's Handle (with its callback and Context) lives until its
@@ -27,6 +26,8 @@ import os
 from conftest import run_in_pyodide
 
 CYCLES = int(os.environ.get("LEAK_CYCLES", "300"))
+FAILED_CYCLES = int(os.environ.get("LEAK_FAILED_CYCLES", "100"))
+FAILED_TIMEOUT = 0.1
 TIMERS = 0.5
 
 
@@ -39,7 +40,7 @@ async def _leak_check(py, kind, url, cycles, timers):
 
     from pyodide.code import run_js
     from pyodide_js import _module
-    from websocket_streaming import connect
+    from websocket_streaming import ConnectionFailed, connect
 
     listeners = run_js("""
       if (!globalThis.__listeners) {
@@ -51,6 +52,8 @@ async def _leak_check(py, kind, url, cycles, timers):
       () => globalThis.__listeners
     """)
 
+    outcomes = {"refused": 0, "timed out": 0}
+
     async def cycle(n):
         for i in range(n):
             if kind == "connect-close":
@@ -58,6 +61,15 @@ async def _leak_check(py, kind, url, cycles, timers):
                 await ws.send(str(i))
                 assert await ws.recv() == str(i)
                 await ws.close()
+            elif kind == "failed":  # nothing listens on the port
+                try:
+                    await connect(url, open_timeout=timers, close_timeout=timers)
+                except ConnectionFailed:
+                    outcomes["refused"] += 1
+                except TimeoutError:  # the browser held the attempt back (throttled)
+                    outcomes["timed out"] += 1
+                else:
+                    raise AssertionError(f"connected to {url}")
             else:  # abandoned: read one message of three, never close, drop it
                 ws = await connect(url, open_timeout=timers, close_timeout=timers)
                 assert await ws.recv() == "0"
@@ -93,7 +105,7 @@ async def _leak_check(py, kind, url, cycles, timers):
     assert after["objects"] - before["objects"] < 50, (before, after)
     # Bytes settle less sharply (allocator and dict growth): a bound, not the sharp check.
     assert after["traced"] - before["traced"] < 64 * 1024, (before, after)
-    return {"seconds": elapsed, "before": before, "after": after}
+    return {"seconds": elapsed, "before": before, "after": after, "failed": outcomes}
 
 
 def test_connect_close_cycles(py, ws_url, engine):
@@ -111,3 +123,15 @@ def test_abandoned_streams(py, ws_url, engine):
         py, kind="abandoned", url=ws_url + "/close?n=3&code=1000", cycles=CYCLES, timers=TIMERS
     )
     print(engine, "abandoned", out)
+
+
+def test_failed_connects(py, refused_url, engine):
+    """FAILED_CYCLES connects to a port where nothing listens: nothing accumulates. Each one
+    fails with ConnectionFailed, or, once the browser holds repeated attempts to the same
+    port back (Chromium and Firefox do after about a dozen), with TimeoutError after a short
+    open_timeout (FAILED_TIMEOUT), which abandons the attempt: both paths are checked."""
+    out = _leak_check(
+        py, kind="failed", url=refused_url, cycles=FAILED_CYCLES, timers=FAILED_TIMEOUT
+    )
+    assert sum(out["failed"].values()) == FAILED_CYCLES + 10, out  # and the 10 warm-up ones
+    print(engine, "failed", out)
