@@ -262,7 +262,7 @@ def test_raise_analysis_sees_known_raises():
     assert send == {"ConnectionClosed", "TypeError"}
     recv = index.raises(index.methods["WebSocketStream", "recv"], "WebSocketStream")
     assert {"ConnectionClosed", "ConcurrencyError"} <= recv
-    opening = index.raises(index.methods["connect", "__aenter__"], "connect")
+    opening = index.raises(index.methods["connect", "_create"], "connect")
     assert opening == {"InvalidURI", "ConnectionFailed", "TimeoutError", "WebSocketError"}
 
 

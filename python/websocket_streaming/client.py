@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+from abc import abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from . import connection
 from .connection import (
@@ -31,7 +32,7 @@ from .protocol import (
 from .reconnect import Lifecycle, ReconnectingStream, StateEvent
 from .transport import Transport
 
-__all__ = ["TransportFactory", "connect"]
+__all__ = ["Closable", "Opener", "TransportFactory", "connect"]
 
 #: Opens the real socket: ``factory(url, subprotocols) -> Transport``.
 TransportFactory = Callable[[str, Sequence[str]], Transport]
@@ -50,7 +51,42 @@ def _base_url() -> str | None:
     return location()
 
 
-class connect:  # noqa: N801 - a class that reads as a function, like websockets.connect
+class Closable(Protocol):
+    """What ``Opener`` opens: a connection it can close."""
+
+    async def close(self) -> None:
+        """Close the connection."""
+
+
+class Opener[T: Closable]:
+    """What both ``connect`` classes (ours and the websockets-compatible one) share: awaiting
+    one opens a connection (``_create``); ``async with`` opens one and closes it on exit."""
+
+    _opened: T | None = None
+
+    @abstractmethod
+    async def _create(self) -> T:
+        """Open one connection (what awaiting the opener returns)."""
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._create().__await__()
+
+    async def __aenter__(self) -> T:
+        self._opened = await self._create()
+        return self._opened
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._opened is not None:
+            await self._opened.close()
+            self._opened = None
+
+
+class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, like websockets.connect
     """Open a WebSocket connection from Pyodide.
 
     Four ways to use it::
@@ -202,7 +238,6 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         self.lifecycle = lifecycle
         self.backend = backend
         self.transport_factory = transport_factory
-        self._ws: WebSocketStream | ReconnectingStream | None = None
 
     async def _url(self) -> str:
         if not callable(self.uri):
@@ -269,27 +304,10 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
                 raise event.error
         return stream
 
-    async def _start(self) -> WebSocketStream | ReconnectingStream:
+    async def _create(self) -> WebSocketStream | ReconnectingStream:
         if self.reconnect:
             return await self._open_reconnecting()
         return await self._open()
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return self._start().__await__()
-
-    async def __aenter__(self) -> Any:
-        self._ws = await self._start()
-        return self._ws
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._ws is not None:
-            await self._ws.close()
-            self._ws = None
 
     async def __aiter__(self) -> AsyncIterator[WebSocketStream]:
         """Yield a fresh connection each time the previous one is done with.
@@ -327,13 +345,13 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
         while True:
             try:
                 ws = await self._open()
-                self._ws = ws
+                self._opened = ws
                 delays, failures = None, 0
                 async with ws:
                     yield ws
-                self._ws = None
+                self._opened = None
             except Exception as exc:
-                self._ws = None
+                self._opened = None
                 if not self.process_exception(exc):
                     raise
                 failures += 1

@@ -32,11 +32,10 @@ from urllib.parse import urlsplit
 
 from . import client
 from .compat_types import CloseCode, Headers, InvalidState, Request, Response
-from .connection import WebSocketStream
+from .connection import MESSAGE_TYPES, WebSocketStream, until_closed
 from .exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
-    ConnectionClosedOK,
 )
 from .protocol import Heartbeat, State, backoff
 from .transport import Data
@@ -227,17 +226,13 @@ class ClientConnection:
         """
         yield await self.recv(decode)
 
-    async def __aiter__(self) -> AsyncIterator[Data]:
+    def __aiter__(self) -> AsyncIterator[Data]:
         """Yield messages until the connection closes; ends quietly on a clean close.
 
         Raises:
             ConnectionClosedError: the connection closed with an error.
         """
-        try:
-            while True:
-                yield await self.recv()
-        except ConnectionClosedOK:
-            return
+        return until_closed(self.recv)
 
     # -- sending --------------------------------------------------------------
 
@@ -262,7 +257,7 @@ class ClientConnection:
                 mixes text and bytes fragments.
             UnicodeDecodeError: ``text=True`` with bytes that are not UTF-8.
         """
-        if isinstance(message, (str, bytes, bytearray, memoryview)):
+        if isinstance(message, MESSAGE_TYPES):
             data: str | bytes | bytearray | memoryview = message
         elif isinstance(message, Mapping):
             raise TypeError("send() takes str, bytes-like or an iterable of them, not a dict")
@@ -413,7 +408,7 @@ def _join(fragments: list[Any]) -> str | bytes | None:
 default_heartbeat: Heartbeat | None = None
 
 
-class connect:  # noqa: N801 - a class that reads as a function, like websockets' connect
+class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websockets' connect
     """``websockets.asyncio.client.connect`` over :func:`websocket_streaming.connect`.
 
     Awaitable, an async context manager, and ``async for websocket in
@@ -535,30 +530,12 @@ class connect:  # noqa: N801 - a class that reads as a function, like websockets
             heartbeat=self.heartbeat,
             **options,
         )
-        self._connection: ClientConnection | None = None
 
     async def _create(self) -> ClientConnection:
         stream = await self._core
         return self.connection_class(
             stream, subprotocols=self.subprotocols, heartbeat=self.heartbeat, logger=self.logger
         )
-
-    def __await__(self) -> Generator[Any, None, ClientConnection]:
-        return self._create().__await__()
-
-    async def __aenter__(self) -> ClientConnection:
-        self._connection = await self._create()
-        return self._connection
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
 
     async def __aiter__(self) -> AsyncIterator[ClientConnection]:
         """Yield a new connection per iteration, reconnecting as ``websockets`` does.

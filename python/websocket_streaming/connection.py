@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 
 from .exceptions import (
@@ -37,7 +37,10 @@ __all__ = [
     "DEFAULT_BACKEND",
     "DEFAULT_MAX_QUEUE_BYTES",
     "DEFAULT_MAX_SIZE",
+    "MESSAGE_TYPES",
     "WebSocketStream",
+    "not_a_message",
+    "until_closed",
 ]
 
 #: ``max_size``: the largest message handed to the reader, in bytes.
@@ -82,6 +85,28 @@ def _check_options(
         raise TypeError(f"heartbeat must be a Heartbeat or None, not {type(heartbeat).__name__}")
     if idle_timeout == 0:
         raise ValueError("idle_timeout must be > 0 (or None for no idle timeout)")
+
+
+#: What ``send()`` takes: text, or a bytes-like object.
+MESSAGE_TYPES = (str, bytes, bytearray, memoryview)
+
+
+def not_a_message(message: object) -> TypeError:
+    """The error ``send()`` raises for anything but :data:`MESSAGE_TYPES`."""
+    return TypeError(
+        f"send() takes str, bytes, bytearray or memoryview, not {type(message).__name__}"
+    )
+
+
+async def until_closed(recv: Callable[[], Awaitable[Data]]) -> AsyncIterator[Data]:
+    """Yield ``recv()``'s messages; a clean close (ConnectionClosedOK) ends it quietly.
+
+    Raises what ``recv()`` raises, ConnectionClosedOK excepted."""
+    try:
+        while True:
+            yield await recv()
+    except ConnectionClosedOK:
+        return
 
 
 class WebSocketStream:
@@ -274,7 +299,7 @@ class WebSocketStream:
         assert info is not None, "the connection is not closed"
         return closed_exception(*info)
 
-    async def __aiter__(self) -> AsyncIterator[Data]:
+    def __aiter__(self) -> AsyncIterator[Data]:
         """Yield messages until the connection closes.
 
         Ends quietly after a clean close (``ConnectionClosedOK``).
@@ -283,11 +308,7 @@ class WebSocketStream:
             ConnectionClosedError: the connection closed with an error.
             ConcurrencyError: as for ``recv()``.
         """
-        try:
-            while True:
-                yield await self.recv()
-        except ConnectionClosedOK:
-            return
+        return until_closed(self.recv)
 
     # -- sending ------------------------------------------------------------
 
@@ -322,9 +343,7 @@ class WebSocketStream:
                 view = memoryview(view.tobytes())
             buffered = self._transport.send_binary(view)
         else:
-            raise TypeError(
-                f"send() takes str, bytes, bytearray or memoryview, not {type(message).__name__}"
-            )
+            raise not_a_message(message)
         if buffered < 0:
             self._check_writable()  # raises: not open
             raise closed_exception(1006, "the connection is not open", False)

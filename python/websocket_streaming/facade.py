@@ -196,7 +196,7 @@ async def js_open(
         )
         if not opener.reconnect:
             try:
-                return await _abortable(opener._start(), signal)
+                return await _abortable(opener._create(), signal)
             except asyncio.CancelledError:
                 return js_helpers().makeError("AbortError", "the signal aborted the opening")
         # Not `await opener`, which returns after the first open: the listeners must

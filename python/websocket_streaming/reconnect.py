@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Protocol
 
-from .connection import WebSocketStream
+from .connection import MESSAGE_TYPES, WebSocketStream, not_a_message, until_closed
 from .exceptions import (
     ConcurrencyError,
     ConnectionClosed,
@@ -255,18 +255,14 @@ class ReconnectingStream:
         finally:
             self._recv_busy = False
 
-    async def __aiter__(self) -> AsyncIterator[Data]:
+    def __aiter__(self) -> AsyncIterator[Data]:
         """Yield messages across reconnections; ends quietly after a clean final close.
 
         Raises:
             ConnectionClosedError: the stream ended with an error (ReconnectFailed...).
             ConcurrencyError: as for ``recv()``.
         """
-        try:
-            while True:
-                yield await self.recv()
-        except ConnectionClosedOK:
-            return
+        return until_closed(self.recv)
 
     # -- sending ------------------------------------------------------------
 
@@ -284,10 +280,8 @@ class ReconnectingStream:
             ConnectionClosed: the stream is closed for good (the final
                 exception), or disconnected with ``send_queue=0``.
         """
-        if not isinstance(message, (str, bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"send() takes str, bytes, bytearray or memoryview, not {type(message).__name__}"
-            )
+        if not isinstance(message, MESSAGE_TYPES):
+            raise not_a_message(message)
         if self._final is not None or self._closing:
             raise self._final_close()
         live = self._live
