@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from websocket_streaming.exceptions import (
     ConnectionClosedError,
     ConnectionClosedOK,
@@ -12,9 +15,11 @@ from websocket_streaming.exceptions import (
 from websocket_streaming.protocol import (
     OK_CLOSE_CODES,
     State,
+    _parse_uri,
     check_close,
     check_uri,
     closed_exception,
+    plain_ws_url,
 )
 
 # -- State -----------------------------------------------------------------------
@@ -131,6 +136,42 @@ def test_check_uri_rejects_bad_port_or_host(uri):
     with pytest.raises(InvalidURI, match="is not a valid URL") as info:
         check_uri(uri)
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+_URL_PART = st.text(alphabet="wsWS:/?@[]\\%. \t0123456789abcé-_", max_size=24)
+
+
+@settings(max_examples=examples(3000))
+@given(st.sampled_from(["ws://", "wss://", "WS://", "wss:/", " ws://", "http://", ""]), _URL_PART)
+def test_plain_ws_urls_are_those_the_parser_accepts_unchanged(prefix, rest):
+    """The fast path (no urllib.parse import) accepts a URL only when parsing it would
+    accept it too and return it unchanged; with or without a base."""
+    uri = prefix + rest
+    if "#" in uri or not plain_ws_url(uri):
+        return
+    for base in (None, "https://page.example/app/"):
+        assert _parse_uri(uri, base) == uri
+
+
+@pytest.mark.parametrize(
+    ("uri", "plain"),
+    [
+        ("ws://example.com/feed", True),
+        ("WSS://example.com:443/?x=1", True),
+        ("ws://h:65535", True),
+        ("ws://h:65536/", False),
+        ("ws://h:/", False),
+        ("ws://user@h/", False),
+        ("ws://[::1]/", False),
+        ("ws://hé/", False),
+        ("wss:/h/", False),
+        ("http://h/", False),
+        ("ws://:80/", False),
+    ],
+)
+def test_plain_ws_url(uri, plain):
+    """Which URLs take the fast path: ws/wss with a plain ASCII host and a valid port."""
+    assert plain_ws_url(uri) is plain
 
 
 def test_invalid_uri_is_a_value_error():

@@ -20,9 +20,11 @@ round trip
     came back (latency: what each layer adds to waking up a reader, plus the send path).
 
 startup (fresh pages)
-    In a fresh page per rep: ``loadPyodide()`` (Pyodide's own load, for reference), then our
-    part: ``loadPackage`` of the wheel + ``import websocket_streaming``, and ``connect()`` to
-    the local echo server up to the first message received (Python API).
+    In a fresh page per rep: ``loadPyodide()`` and the one-time setup of Pyodide's first
+    ``loadPackage`` (paid on another wheel, ``packaging``): Pyodide's own load, for
+    reference. Then our part: ``loadPackage`` of our wheel + ``import websocket_streaming``,
+    and ``connect()`` to the local echo server up to the first message received (Python
+    API), less a raw JS WebSocket's open + first message in the same page just before it.
 memory
     Live PyProxies, JS objects held by Python (hiwire, every JsProxy among them), Python
     objects and the Python heap (tracemalloc) before and after ``--messages`` (100,000)
@@ -230,7 +232,7 @@ def measure_startup(browser: Any, static_url: str, ws_url: str, reps: int) -> di
     """Our part of a page's start, in `reps` fresh pages: medians and every run, in ms; then
     one more page with the import profiled (each module's own time: where the import goes)
     and our loadPackage timed after another wheel's (Pyodide's first-call setup paid)."""
-    keys = ("pyodide", "load_package", "import", "first")
+    keys = ("pyodide", "setup", "load_package", "import", "first", "raw_first")
     runs = []
     for i in range(reps + 1):
         profile = i == reps
@@ -244,7 +246,11 @@ def measure_startup(browser: Any, static_url: str, ws_url: str, reps: int) -> di
         if not profile:
             runs.append({k: out[k] for k in keys})
     median = {k: statistics.median(r[k] for r in runs) for k in keys}
-    median["ours"] = statistics.median(r["import"] + r["first"] for r in runs)
+    # Beyond Pyodide's own load (and its loadPackage setup): our wheel's load, the import,
+    # and the first message's time over raw JS's in the same page.
+    median["ours"] = statistics.median(
+        r["import"] + max(0.0, r["first"] - r["raw_first"]) for r in runs
+    )
     modules: dict[str, float] = out["modules"]["times"]
     own = sorted(
         ((ms, name) for name, ms in modules.items() if name.split(".")[0] == "websocket_streaming"),
@@ -259,6 +265,7 @@ def measure_startup(browser: Any, static_url: str, ws_url: str, reps: int) -> di
         "other_package_ms": out["other"],
         "load_package_ms": out["load_package"],
         "import_ms": out["import"] - out["load_package"],
+        "first_ms": out["first"],
         "modules": len(modules),
         "own_ms": ours,
         "own_compile_ms": out["modules"]["compile_ms"],
@@ -343,12 +350,13 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
             prof = startup["profiled"]
             top = ", ".join(f"{k} {v:.0f}" for k, v in list(prof["stdlib_top"].items())[:5])
             print(
-                f"\n   startup (fresh page, median of {args.reps}): loadPyodide {m['pyodide']:.0f} ms; "
-                f"ours: import {m['import']:.0f} ms (loadPackage {m['load_package']:.0f}) + first "
-                f"message {m['first']:.0f} ms = {m['ours']:.0f} ms\n"
+                f"\n   startup (fresh page, median of {args.reps}): loadPyodide {m['pyodide']:.0f} ms "
+                f"+ its loadPackage setup {m['setup']:.0f} ms; ours: import {m['import']:.0f} ms "
+                f"(loadPackage {m['load_package']:.0f}) + first message {m['first']:.0f} ms "
+                f"(raw JS {m['raw_first']:.0f} ms) = {m['ours']:.0f} ms beyond raw JS\n"
                 f"   profiled page: loadPackage packaging {prof['other_package_ms']:.0f} ms, then "
-                f"ours {prof['load_package_ms']:.0f} ms; import {prof['import_ms']:.0f} ms: "
-                f"{prof['modules']} modules, ours {prof['own_ms']:.0f} ms "
+                f"ours {prof['load_package_ms']:.0f} ms; import {prof['import_ms']:.0f} ms, first "
+                f"message {prof['first_ms']:.0f} ms: {prof['modules']} modules, ours {prof['own_ms']:.0f} ms "
                 f"(compiling our sources {prof['own_compile_ms']:.0f} ms), "
                 f"stdlib {prof['stdlib_ms']:.0f} ms ({top} ms)",
                 flush=True,
