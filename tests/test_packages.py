@@ -49,7 +49,8 @@ def packages() -> dict[str, Path]:
 
 
 def test_wheel_metadata_is_complete(packages):
-    """The wheel's METADATA: license, URLs, classifiers, the README as Markdown (what PyPI shows)."""
+    """The wheel's METADATA: license, URLs, classifiers, python/README.md as Markdown (what PyPI
+    shows: short, since the wheel is what every page downloads, with a link to the full README)."""
     with zipfile.ZipFile(packages["wheel"]) as wheel:
         name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
         meta = email.message_from_bytes(wheel.read(name))
@@ -62,7 +63,10 @@ def test_wheel_metadata_is_complete(packages):
     classifiers = meta.get_all("Classifier")
     assert "Environment :: WebAssembly :: Emscripten" in classifiers
     assert "Typing :: Typed" in classifiers
-    assert "## The JS facade" in meta.get_payload()
+    description = meta.get_payload()
+    assert description == (ROOT / "python" / "README.md").read_text(encoding="utf-8")
+    assert urls["Repository"] + "#readme" in description
+    assert len(description) < 4000, len(description)
 
 
 def test_sdist_holds_the_sources(packages):

@@ -328,7 +328,7 @@ def table(report: dict[str, Any], json_name: str) -> str:
             if "code_stripped" in parts
             else ""
         )
-        + f", its metadata (the README, as long description) {kb(parts['metadata'])}.",
+        + f", its metadata (python/README.md, as long description) {kb(parts['metadata'])}.",
         "",
         "![Each variant's rate as a ratio to raw JS, per engine](demo/speed.svg)",
         "",
