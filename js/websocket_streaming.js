@@ -850,12 +850,23 @@ export class WebSocketStream extends EventTarget {
    * @throws {TypeError} max is not a number; {RangeError} max is not a whole number >= 1
    * @throws {ConnectionClosedOK | ConnectionClosedError | ConcurrencyError} as recv()
    */
-  async recvMany(max = Number.POSITIVE_INFINITY) {
-    checkMax(max);
-    const batch = [await this.recv()];
+  recvMany(max = Number.POSITIVE_INFINITY) {
+    try {
+      checkMax(max);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Messages already here cost one resolved promise for the whole batch.
+    const state = this.#states[0];
+    if (state !== undefined && state.size !== 0) return Promise.resolve(this.#more([], max));
+    return this.#recvWhenReady().then((first) => this.#more([first], max));
+  }
+
+  /** `batch` and the messages queued after it, up to `max` in all. */
+  #more(batch, max) {
     const state = this.#states[0];
     if (state !== undefined) {
-      for (let n = Math.min(state.size, max - 1); n > 0; n--) batch.push(state.shift());
+      for (let n = Math.min(state.size, max - batch.length); n > 0; n--) batch.push(state.shift());
     }
     return batch;
   }

@@ -114,7 +114,11 @@ async def test_echo_ordering_interleaved(py, ws_url):
         sent = [message(i) for i in range(2000)]
         for m in sent:
             await ws.send(m)
-        await asyncio.sleep(0.2)  # let replies pile up: recv() then takes them in batches
+        # Replies pile up (500 of them: the native backend holds at most 1 MiB unread), so
+        # that recv() takes them in batches.
+        async with asyncio.timeout(10):
+            while ws._transport.pending < 500:
+                await asyncio.sleep(0.005)
         got = [await ws.recv() for _ in sent]
         assert got == sent
 
@@ -317,7 +321,7 @@ async def test_cancel_recv_loses_nothing(py, ws_url):
 
     async with connect(ws_url + "/echo") as ws:
         task = asyncio.ensure_future(ws.recv())
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # the task starts, and waits
         try:
             await ws.recv()
         except ConcurrencyError:
@@ -327,7 +331,9 @@ async def test_cancel_recv_loses_nothing(py, ws_url):
         task.cancel()
         await asyncio.sleep(0)
         await ws.send("kept")
-        await asyncio.sleep(0.05)
+        async with asyncio.timeout(5):  # the echo arrives while no reader waits
+            while not ws._transport.pending:
+                await asyncio.sleep(0.005)
         assert task.cancelled()
         assert await ws.recv() == "kept"
 

@@ -116,10 +116,18 @@ def test_sensor_sends_packed_floats(demo: DemoServer) -> None:
     assert stamps == sorted(stamps)
 
 
+def joined(*clients: Any) -> None:
+    """Wait until the chat room holds each client: its "ping" answered "pong" (the room's
+    handler adds a client before it reads from it)."""
+    for client in clients:
+        client.send("ping")
+        assert client.recv(timeout=5) == "pong"
+
+
 def test_chat_broadcasts_to_every_client(demo: DemoServer) -> None:
     """A text message sent to /chat reaches every chat client, the sender included."""
     with connect(demo.ws + "/chat") as alice, connect(demo.ws + "/chat") as bob:
-        time.sleep(0.1)  # let the server register both before the broadcast
+        joined(alice, bob)
         alice.send('{"user": "alice", "text": "hi"}')
         assert bob.recv(timeout=5) == '{"user": "alice", "text": "hi"}'
         assert alice.recv(timeout=5) == '{"user": "alice", "text": "hi"}'
@@ -140,9 +148,7 @@ def test_streams_answer_pings_and_ack_notes(demo: DemoServer) -> None:
                 replies.append(message)
         assert replies == ["pong", '{"ack": 1}', '{"ack": 2}'], route
     with connect(demo.ws + "/chat") as alice, connect(demo.ws + "/chat") as bob:
-        time.sleep(0.1)  # let the server register both
-        alice.send("ping")
-        assert alice.recv(timeout=5) == "pong"
+        joined(alice, bob)  # each one's ping answered "pong", to itself only
         alice.send("hi")
         assert bob.recv(timeout=5) == "hi"  # bob never saw the ping nor its pong
 

@@ -135,6 +135,16 @@ def rtt_cell(variant: str, target: float | None) -> Cell:
     return cell
 
 
+def ack_cell(variant: str) -> Cell:
+    """A flood acked message by message: 16 B text / 1 KiB binary, as ratios to raw JS."""
+    return pair_cell(
+        lambda engine, binary: ratio(
+            engine["_rates"], "ack", 1024 if binary else 16, binary, variant
+        ),
+        None,
+    )
+
+
 def woken_cell(engine: dict[str, Any]) -> str:
     """Of the last timed round-trip run, the share of recv() resumed inside the message event."""
     shares = []
@@ -231,6 +241,7 @@ def rows(messages: int) -> list[tuple[str, str, Cell | None]]:
     )
     out.append(("round trip, native backend", "", rtt_cell("native", None)))
     out.append(("round trip: `recv()` resumed inside the message event", "", woken_cell))
+    out.append(("flood acked message by message, 16 B text / 1 KiB binary", "", ack_cell("python")))
     for size in SIZES:
         target, us, x = ("≥ 0.95x", None, 0.95) if size == 65536 else ("≤ 1.5 us", 1.5, None)
         for binary in (False, True):
@@ -250,6 +261,7 @@ def rows(messages: int) -> list[tuple[str, str, Cell | None]]:
     out.append(
         ("round trip, 16 B text / binary (time per trip)", "≥ 0.9x", rtt_cell("facade", 0.9))
     )
+    out.append(("flood acked message by message, 16 B text / 1 KiB binary", "", ack_cell("facade")))
     out.append(("**Startup** (fresh page, Python API)", "", None))
     out.append(
         (
