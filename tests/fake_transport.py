@@ -137,7 +137,9 @@ class FakeTransport:
         self.url = url
         self.protocols = list(protocols)
         self.answer_close = answer_close
-        self.on_event: Callable[[], None] = _ignore
+        self.on_event: Callable[..., None] = _ignore
+        #: Wake a waiting reader as browser.py does from a message event (on_event(True)).
+        self.wakes_now = False
         self._state = State.CONNECTING
         self._protocol = ""
         self._extensions = ""
@@ -379,7 +381,11 @@ class FakeTransport:
         self._queue.append(message)
         if self._waiting:
             self._waiting = False
-            self._fire()
+            if self.wakes_now:
+                self.events += 1
+                self.on_event(True)
+            else:
+                self._fire()
 
     def _closing(self) -> None:
         if self._state is State.OPEN:

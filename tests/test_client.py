@@ -470,3 +470,15 @@ async def test_async_for_gives_up_after_max_retries(sleeps):
             raise AssertionError("the body ran")
     assert len(factory.transports) == 2
     assert sleeps == [1.0]
+
+
+@fake_clock_test
+async def test_async_for_counts_retries_since_the_last_open():
+    """max_retries counts the failures since the last connection opened, not in all."""
+    factory = Factory("fail", "open", "fail", "open")
+    opened = 0
+    async for _ws in connect(URL, transport_factory=factory, max_retries=1, min_delay=0.1):
+        opened += 1
+        if opened == 2:
+            break
+    assert opened == 2 and len(factory.transports) == 4

@@ -208,3 +208,16 @@ async def test_close_timeout_default_is_five_seconds():
     await ws.close()
     assert asyncio.get_running_loop().time() == 5.0
     assert ws.close_code == 1006
+
+
+def test_documented_defaults_of_connect():
+    """The defaults connect()'s docstring gives for the reconnect backoff."""
+    opener = connect("ws://fake.test/", reconnect=True)
+    options = opener.reconnect_options
+    assert (options["min_delay"], options["max_delay"], options["factor"]) == (0.5, 30.0, 1.618)
+
+
+def test_unknown_backend_is_refused():
+    """backend= other than "classic", "native", "auto" or None raises ValueError at once."""
+    with pytest.raises(ValueError, match="backend must be one of"):
+        connect("ws://fake.test/", backend="fast")

@@ -266,3 +266,37 @@ async def test_idle_timeout_checks_every_quarter_period():
     await ws.wait_closed()
     assert asyncio.get_running_loop().time() == 37.5
     assert ws.close_reason == "nothing received for 30 s (idle_timeout)"
+
+
+# -- send()'s drain, on the virtual clock ------------------------------------------------
+
+
+@fake_clock_test
+async def test_write_limit_default_is_8_mib():
+    """Without write_limit, send() returns at once up to 8 MiB buffered, and waits past it."""
+    ws, transport = await open_stream()
+    await ws.send(b"x" * (8 << 20))  # exactly the limit: no wait
+    task = asyncio.create_task(ws.send(b"y"))
+    await asyncio.sleep(1)
+    assert not task.done() and ws.buffered_amount == (8 << 20) + 1
+    transport.drain()
+    await asyncio.sleep(0.005)
+    assert task.done()
+
+
+@fake_clock_test
+async def test_drain_waits_for_half_the_limit_polling_every_5_ms():
+    """A send() over write_limit returns once the buffer is at most write_limit // 2, seen
+    by a poll every 5 ms (browsers fire no event when bufferedAmount falls)."""
+    ws, transport = await open_stream(write_limit=100)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    task = asyncio.create_task(ws.send(b"x" * 150))
+    await asyncio.sleep(0.012)  # polls at 5 and 10 ms saw 150
+    transport.drain(99)  # 51 left: under the limit, still over half of it
+    await asyncio.sleep(0.01)
+    assert not task.done()
+    transport.drain(1)  # 50: the low-water mark
+    async with asyncio.timeout(1):
+        await task
+    assert loop.time() - start == pytest.approx(0.025)  # the poll at 25 ms saw it

@@ -180,3 +180,11 @@ async def test_send_while_the_server_closes_raises_closing():
 def test_documented_default_limits():
     """The defaults connect() documents: 16 MiB max_size, 64 MiB max_queue_bytes."""
     assert (DEFAULT_MAX_SIZE, DEFAULT_MAX_QUEUE_BYTES) == (16 << 20, 64 << 20)
+
+
+def test_batch_bounds_are_the_documented_ones():
+    """recv()'s docstring states the batch bounds: 4096 messages / 1 MiB."""
+    assert (TAKE_MESSAGES, TAKE_BYTES) == (4096, 1 << 20)
+    assert "batches of at most 4096 messages / 1 MiB" in " ".join(
+        WebSocketStream.recv.__doc__.split()
+    )

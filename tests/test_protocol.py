@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
@@ -172,6 +176,23 @@ def test_plain_ws_urls_are_those_the_parser_accepts_unchanged(prefix, rest):
 def test_plain_ws_url(uri, plain):
     """Which URLs take the fast path: ws/wss with a plain ASCII host and a valid port."""
     assert plain_ws_url(uri) is plain
+
+
+def test_plain_ws_url_is_checked_without_urllib():
+    """Importing the package and checking a plain ws:// URL imports neither urllib.parse nor
+    ipaddress (50-250 ms in Pyodide); a relative URL does."""
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from websocket_streaming.protocol import check_uri\n"
+        "check_uri('wss://example.com:443/feed?x=1')\n"
+        "print(sorted({'urllib.parse', 'ipaddress'} & set(sys.modules)))\n"
+        "check_uri('/feed', 'https://page.example/')\n"
+        "print('urllib.parse' in sys.modules)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / "python")], capture_output=True, text=True
+    )
+    assert run.stdout.split("\n")[:2] == ["[]", "True"], run.stdout + run.stderr
 
 
 def test_invalid_uri_is_a_value_error():

@@ -42,15 +42,19 @@ async def test_online_during_a_backoff_attempts_at_once():
     assert now() == 5
 
 
-@pytest.mark.parametrize("how", ["event", "event, then visible", "navigator.onLine"])
+@pytest.mark.parametrize("how", ["event", "event, then visible", "event only", "navigator.onLine"])
 @fake_clock_test
 async def test_offline_makes_no_attempt_until_online(how):
     """While offline (an "offline" event, or navigator.onLine false with no event: a page
     loaded offline) no attempt is made, however short the backoff, also after a "visible"
-    event; "online" makes one at once."""
+    event; "online" makes one at once. "event only": the event while navigator.onLine stays
+    true (a page's own dispatchEvent, as tests/test_resilience.py does)."""
     factory, lifecycle, recorder = await open_with_lifecycle(min_delay=0.5)
     if how == "navigator.onLine":
         lifecycle.online = False
+    elif how == "event only":
+        for callback in list(lifecycle.callbacks):
+            callback("offline")
     else:
         lifecycle.fire("offline")
     factory.transports[0].fail()
@@ -271,3 +275,14 @@ async def test_policy_error_ends_the_stream():
     with pytest.raises(KeyError, match="policy bug"):
         await stream.recv()
     assert stream.state is State.CLOSED
+
+
+@fake_clock_test
+async def test_an_earlier_wake_does_not_cut_the_next_backoff():
+    """A "visible" event while connected does not shorten the backoff after a later drop."""
+    factory, lifecycle, recorder = await open_with_lifecycle(min_delay=3.0)
+    lifecycle.fire("visible")
+    await asyncio.sleep(1)
+    factory.transports[0].fail()
+    await recorder.wait("open", 2)
+    assert now() == 4

@@ -168,6 +168,12 @@ async def test_future_protocol():
     assert waiter.get_loop() is loop and repr(waiter) == "<Waiter pending>"
     with pytest.raises(asyncio.InvalidStateError):
         waiter.result()
+    with pytest.raises(asyncio.InvalidStateError):
+        waiter.exception()
+    cancelled = Waiter(loop)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        cancelled.exception()
 
     def callback(w: Waiter) -> None:
         pass
@@ -209,7 +215,7 @@ def test_wake_now_with_no_loop_running_resumes_the_task_inside_the_call():
 
         async def wait() -> None:
             await waiter
-            steps.append("resumed")
+            steps.append("resumed" if asyncio.get_running_loop() is loop else "no loop")
 
         task = loop.create_task(wait())
         loop.run_until_complete(asyncio.sleep(0))  # the task now awaits the waiter

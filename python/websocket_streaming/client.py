@@ -345,13 +345,10 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
         while True:
             try:
                 ws = await self._open()
-                self._opened = ws
                 delays, failures = None, 0
                 async with ws:
                     yield ws
-                self._opened = None
             except Exception as exc:
-                self._opened = None
                 if not self.process_exception(exc):
                     raise
                 failures += 1
