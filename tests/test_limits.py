@@ -72,7 +72,9 @@ async def test_paused_reader_with_close_policy(py, flood_url):
     bound = 8 << 20
     before = wasm_mib()
     async with asyncio.timeout(60):
-        ws = await connect(flood_url + "/flood?size=1024", max_queue_bytes=bound)
+        # Twice the bound, then the server stops: an unbounded flood could keep the server's
+        # thread writing to a closing socket while the next test connects.
+        ws = await connect(flood_url + "/flood?size=1024&count=16384", max_queue_bytes=bound)
         await ws.wait_closed()  # the reader "pauses" until the bound closes the stream
         count = 0
         try:

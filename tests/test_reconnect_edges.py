@@ -11,24 +11,32 @@ import dataclasses
 import pytest
 from fake_clock import fake_clock_test
 from fake_transport import FakeFactory
-from test_reconnect import start
+from test_reconnect import Recorder, start
 from websocket_streaming import (
     ConcurrencyError,
+    ConnectionClosedOK,
     InvalidCloseCode,
+    ReconnectingStream,
     State,
     StateEvent,
     WebSocketStream,
 )
 
 
-@fake_clock_test
-async def test_second_recv_between_connections_raises_concurrency_error():
-    """While no connection is open, a second recv() is refused as on an open one."""
+async def disconnected() -> tuple[FakeFactory, ReconnectingStream, Recorder]:
+    """A stream whose first connection opened and dropped: it waits 5 s before the next."""
     factory = FakeFactory()
     stream, recorder = start(factory, min_delay=5.0)
     await recorder.wait("open")
     factory.transports[0].fail()
     await recorder.wait("reconnecting")
+    return factory, stream, recorder
+
+
+@fake_clock_test
+async def test_second_recv_between_connections_raises_concurrency_error():
+    """While no connection is open, a second recv() is refused as on an open one."""
+    factory, stream, recorder = await disconnected()
     first = asyncio.create_task(stream.recv())
     await asyncio.sleep(0)
     async with asyncio.timeout(1):  # at once, not from the next connection in 5 s
@@ -114,11 +122,7 @@ async def test_repr_state_events_and_events_iterator():
 async def test_a_supervisor_cancelled_from_outside_stays_cancelled():
     """Cancelling the stream's task (not through close()) cancels it: the CancelledError is
     not swallowed as close()'s own is."""
-    factory = FakeFactory()
-    stream, recorder = start(factory, min_delay=5.0)
-    await recorder.wait("open")
-    factory.transports[0].fail()
-    await recorder.wait("reconnecting")
+    _factory, stream, _recorder = await disconnected()
     stream._task.cancel()
     await asyncio.sleep(0)
     await asyncio.sleep(0)
@@ -148,3 +152,33 @@ async def test_queue_kept_when_the_connection_closes_during_on_connect():
     assert factory.transports[1].sent == []
     assert factory.transports[2].sent == ["a", "b"]
     await stream.close()
+
+
+@fake_clock_test
+async def test_close_returns_once_the_supervisor_has_stopped():
+    """close() during a backoff returns once the stream's own task has ended: no task left."""
+    _factory, stream, _recorder = await disconnected()
+    await stream.close()
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+
+@fake_clock_test
+async def test_on_connect_failing_on_a_closing_connection_waits_for_its_close():
+    """An on_connect hook whose send() fails because the connection is closing (its close
+    frame sent, the answer not yet in) ends that connection once the close is complete,
+    reported as the close says."""
+    factory = FakeFactory()
+
+    closing: list[asyncio.Future[None]] = []
+
+    async def on_connect(conn: WebSocketStream) -> None:
+        closing.append(asyncio.ensure_future(conn.close()))
+        await asyncio.sleep(0)
+        assert conn.state is State.CLOSING
+        await conn.send("too late")
+
+    stream, recorder = start(factory, on_connect=on_connect)
+    await stream.wait_closed()
+    with pytest.raises(ConnectionClosedOK):
+        await stream.recv()
+    assert recorder.types[-1] == "close"
