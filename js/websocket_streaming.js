@@ -565,6 +565,11 @@ export class WebSocketStream extends EventTarget {
   #final = null; // what recv() throws once every connection is drained: the end
   #wake = null; // wakes a recv() waiting for a connection or the end
   #waiting = false; // a recv() waits (in JS, not in Python)
+  // The recv() (#nextMax 0) or recvMany(#nextMax) that #nextState.notify settles.
+  #next = null;
+  #nextFailed = null;
+  #nextState = null;
+  #nextMax = 0;
   #writeLimit = 0; // send() waits for a drain above it
   #attempt = 0;
   #closing = false;
@@ -800,11 +805,56 @@ export class WebSocketStream extends EventTarget {
    * @throws {ConcurrencyError} another recv() is still waiting
    */
   recv() {
-    // A message already here costs one resolved promise, not an async call's ticks.
+    // A message already here costs one resolved promise, not an async call's ticks; a
+    // message awaited on an open connection, one promise settled by its message event.
     const state = this.#states[0];
-    if (state !== undefined && state.size !== 0) return Promise.resolve(state.shift());
+    if (state !== undefined) {
+      if (state.size !== 0) return Promise.resolve(state.shift());
+      if (state.closeInfo === undefined && !this.#waiting) return this.#notified(state, 0);
+    }
     return this.#recvWhenReady();
   }
+
+  /**
+   * One promise for the next message (max 0) or batch (recvMany(max)) of an open
+   * connection with none queued, settled from the socket's own handler (state.notify,
+   * no trip through Python) by #settle. No closure per call but the promise's own.
+   */
+  #notified(state, max) {
+    this.#waiting = true;
+    this.#nextState = state;
+    this.#nextMax = max;
+    state.notify = this.#notify;
+    state.batching = max !== 0;
+    return new Promise((resolve, reject) => {
+      this.#next = resolve;
+      this.#nextFailed = reject;
+    });
+  }
+
+  // A batch reader woken by messages that come back to back waits one timer task, so
+  // that it takes those that piled up in one array.
+  #notify = (burst) => {
+    if (burst && this.#nextMax !== 0) setTimeout(this.#settle, 0);
+    else this.#settle();
+  };
+
+  // The message(s), or else (the close: on to the next connection, or the end) what
+  // #recvWhenReady says.
+  #settle = () => {
+    const state = this.#nextState;
+    const max = this.#nextMax;
+    const resolve = this.#next;
+    const reject = this.#nextFailed;
+    this.#nextState = this.#next = this.#nextFailed = null;
+    this.#waiting = false;
+    if (state.size !== 0) {
+      resolve(max === 0 ? state.shift() : this.#more([], max));
+      return;
+    }
+    const rest = this.#recvWhenReady();
+    (max === 0 ? rest : rest.then((first) => this.#more([first], max))).then(resolve, reject);
+  };
 
   async #recvWhenReady() {
     if (this.#waiting) {
@@ -858,7 +908,10 @@ export class WebSocketStream extends EventTarget {
     }
     // Messages already here cost one resolved promise for the whole batch.
     const state = this.#states[0];
-    if (state !== undefined && state.size !== 0) return Promise.resolve(this.#more([], max));
+    if (state !== undefined) {
+      if (state.size !== 0) return Promise.resolve(this.#more([], max));
+      if (state.closeInfo === undefined && !this.#waiting) return this.#notified(state, max);
+    }
     return this.#recvWhenReady().then((first) => this.#more([first], max));
   }
 

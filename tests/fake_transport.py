@@ -10,8 +10,9 @@ rules (WHATWG WebSockets standard):
 - Every event is a browser task: it runs from ``loop.call_soon``, never inside
   a transport method, so ``on_event`` is never called re-entrantly.
 - ``on_event`` is called when the socket opens and when it closes, always;
-  when a message arrives only if ``want_wake()`` was called since the last
-  call (then the flag is cleared), like browser.py's ``waiting`` flag.
+  when a message arrives only if a ``take()`` found nothing since the last
+  call (then the flag is cleared), like browser.js's ``waiting`` flag; a
+  ``take()`` that finds nothing after the close returns None.
 - A message that arrives while the state is not OPEN is dropped (the
   standard's "if ready state is not OPEN, return"). Messages already received
   stay takeable after the close.
@@ -124,7 +125,7 @@ class FakeTransport:
     What the stream did to it is recorded in ``sent`` (messages sent while
     OPEN: ``str`` for text, ``bytes`` for binary), ``binary_sources`` (the ``.obj`` of every memoryview
     handed to ``send_binary``), ``close_calls`` (``(code, reason)`` per
-    ``close()``), ``want_wake_calls`` and ``events`` (``on_event`` calls).
+    ``close()``), ``wake_requests`` (empty ``take()`` calls) and ``events`` (``on_event`` calls).
     """
 
     def __init__(
@@ -162,7 +163,7 @@ class FakeTransport:
         self.sent: list[Data] = []
         self.binary_sources: list[object] = []
         self.close_calls: list[tuple[int | None, str]] = []
-        self.want_wake_calls = 0
+        self.wake_requests = 0
         self.events = 0
         self.takes: list[int] = []
 
@@ -224,7 +225,7 @@ class FakeTransport:
     def set_pong(self, pong: Data | Callable[[Data], bool] | None) -> None:
         self._pong = pong
 
-    def take(self, max_messages: int = 1 << 30, max_bytes: int = 1 << 60) -> list[Data]:
+    def take(self, max_messages: int = 1 << 30, max_bytes: int = 1 << 60) -> list[Data] | None:
         end, taken = 0, 0
         while end < len(self._queue) and end < max_messages:
             n = _size(self._queue[end])
@@ -234,6 +235,11 @@ class FakeTransport:
             end += 1
         messages, self._queue = self._queue[:end], self._queue[end:]
         self.takes.append(len(messages))
+        if not messages:
+            if self._close_info is not None:
+                return None
+            self.wake_requests += 1
+            self._waiting = True
         return messages
 
     def send_ping(self, data: Data) -> int:
@@ -244,10 +250,6 @@ class FakeTransport:
     def abandon(self, reason: str) -> None:
         self.abandoned.append(reason)
         self._finish(1006, reason, False)
-
-    def want_wake(self) -> None:
-        self.want_wake_calls += 1
-        self._waiting = True
 
     def send_text(self, data: str) -> int:
         assert type(data) is str, f"send_text() got {type(data).__name__}"

@@ -123,7 +123,7 @@ async def test_recv_of_a_received_message_does_not_suspend():
     assert run_without_suspending(ws.recv()) == "one"
     assert run_without_suspending(ws.recv()) == b"two"
     assert run_without_suspending(ws.recv()) == "three"
-    assert transport.want_wake_calls == 0
+    assert transport.wake_requests == 0
     assert transport.events == events
 
 
@@ -156,7 +156,7 @@ async def test_burst_is_read_without_any_wake_up():
     await transport.flush()
     assert [await ws.recv() for _ in range(1000)] == [f"m{i}" for i in range(1000)]
     assert transport.events == events
-    assert transport.want_wake_calls == 0
+    assert transport.wake_requests == 0
 
 
 @pytest.mark.parametrize(

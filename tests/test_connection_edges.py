@@ -12,7 +12,7 @@ from fake_transport import async_test
 from test_connection import open_stream
 from test_connection_keepalive import connect_stream
 from websocket_streaming import ConnectionClosedOK, Heartbeat
-from websocket_streaming.waiter import Waiter
+from websocket_streaming.waiter import woken_inside
 
 
 @async_test
@@ -24,10 +24,10 @@ async def test_a_message_event_resumes_the_waiting_reader_inside_it():
     transport.wakes_now = True
     reader = asyncio.create_task(ws.recv())
     await asyncio.sleep(0)
-    before = Waiter.woken_inside
+    before = woken_inside()
     transport.receive("now")
     await transport.flush()
-    assert Waiter.woken_inside == before + 1
+    assert woken_inside() == before + 1
     assert await reader == "now"
     waiting = asyncio.create_task(ws.wait_closed())
     await asyncio.sleep(0)

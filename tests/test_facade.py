@@ -259,15 +259,56 @@ def test_two_streams_and_concurrent_recv(py, ws_url):
         const [a, b] = await Promise.all([open(arg + "/echo"), open(arg + "/echo")]);
         const waiting = a.recv();
         const second = await fails(a.recv());
+        const many = await fails(a.recvMany());
         await b.send("to b"); await a.send("to a");
         const got = [await waiting, await b.recv()];
+        const batch = b.recvMany();  // a batch reader waits: recv() is refused too
+        const single = await fails(b.recv());
+        await b.send("again");
+        got.push(await batch);
         await Promise.all([a.close(), b.close()]);
-        return { second, got };
+        return { second, many, single, got };
         """,
         ws_url,
     )
     assert out["second"]["ctor"] == "ConcurrencyError"
-    assert out["got"] == ["to a", "to b"]
+    assert out["many"]["ctor"] == "ConcurrencyError"
+    assert out["single"]["ctor"] == "ConcurrencyError"
+    assert out["got"] == ["to a", "to b", ["again"]]
+
+
+def test_live_flood_read_by_recv_and_recv_many(py, ws_url):
+    """A flood read while it arrives, recv() and recvMany(max) taking turns (each woken by
+    the message event, or a timer later during a burst): every message once, in order,
+    no batch over its max, then the clean close."""
+    out = run_js(
+        py,
+        """
+        const ws = await open(arg + "/close?n=20000&code=1000");
+        const got = [];
+        let tooBig = 0, calls = 0;
+        try {
+          while (true) {
+            calls++;
+            if (calls % 3 === 0) got.push(await ws.recv());
+            else {
+              const max = calls % 3 === 1 ? 7 : Infinity;
+              const batch = await ws.recvMany(max);
+              if (batch.length > max || batch.length === 0) tooBig++;
+              got.push(...batch);
+            }
+          }
+        } catch (e) {
+          var end = e.name;
+        }
+        let ordered = got.length === 20000;
+        for (let i = 0; i < got.length && ordered; i++) ordered = got[i] === String(i);
+        return { n: got.length, ordered, tooBig, end };
+        """,
+        ws_url,
+    )
+    assert out["n"] == 20000 and out["ordered"] is True and out["tooBig"] == 0
+    assert out["end"] == "ConnectionClosedOK"
 
 
 def test_no_leak_over_200_streams(py, ws_url):

@@ -7,7 +7,7 @@ import contextvars
 
 import pytest
 from fake_transport import async_test
-from websocket_streaming.waiter import Waiter
+from websocket_streaming.waiter import Waiter, woken_inside
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR", default="unset")
 
@@ -51,9 +51,9 @@ async def test_wake_now_resumes_the_task_inside_the_call():
         waiter.wake_now()
         return list(steps)
 
-    before = Waiter.woken_inside
+    before = woken_inside()
     assert await _from_a_callback(wake) == ["resumed"]
-    assert Waiter.woken_inside == before + 1
+    assert woken_inside() == before + 1
     await task
     assert waiter.done() and not waiter.cancelled() and waiter.result() is None
 
@@ -234,12 +234,12 @@ async def test_wake_now_inside_a_task_goes_through_the_loop_uncounted():
     waiter = Waiter(asyncio.get_running_loop())
     calls: list[Waiter] = []
     waiter.add_done_callback(calls.append)
-    before = Waiter.woken_inside
+    before = woken_inside()
     waiter.wake_now()
     assert calls == [] and waiter.done()
     await asyncio.sleep(0)
     assert calls == [waiter]
-    assert Waiter.woken_inside == before
+    assert woken_inside() == before
 
 
 @async_test
@@ -253,11 +253,11 @@ async def test_wake_now_of_a_done_waiter_does_nothing():
         waiter.add_done_callback(calls.append)
         finish(waiter)
         await asyncio.sleep(0)
-        before = Waiter.woken_inside
+        before = woken_inside()
         await _from_a_callback(waiter.wake_now)
         await asyncio.sleep(0)
         assert calls == [waiter]
-        assert Waiter.woken_inside == before
+        assert woken_inside() == before
 
 
 @async_test

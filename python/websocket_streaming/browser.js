@@ -152,13 +152,18 @@
         this.drop = drop;
         this.pull();
       },
-      // The oldest messages, at least one, then as many as fit in maxCount and maxBytes
-      // (undefined if there is none): [messages] or, when it holds small binary messages,
-      // [messages, packed, sizes]:
+      // The oldest messages, at least one, then as many as fit in maxCount and maxBytes:
+      // [messages] or, when it holds small binary messages, [messages, packed, sizes]:
       // those are copied into `packed` (sizes[i] >= 0, messages[i] undefined) so that
-      // Python copies them in one call rather than one call each.
+      // Python copies them in one call rather than one call each. If there is none:
+      // null once closed, else undefined, and the reader is woken by the next message
+      // (one call per wait: no separate "waiting" or "closed?" crossing).
       take(maxCount, maxBytes) {
-        if (this.head === this.queue.length) return undefined;
+        if (this.head === this.queue.length) {
+          if (this.closeInfo !== undefined) return null;
+          this.waiting = true;
+          return undefined;
+        }
         let end = this.head;
         let taken = 0;
         while (end < this.queue.length && end - this.head < maxCount) {
@@ -206,7 +211,7 @@
         this.queue[this.head++] = undefined;
         this.bytes -= sizeOf(m);
         if (this.head === this.queue.length) {
-          this.queue = [];
+          this.queue.length = 0; // emptied in place: no new array per message read
           this.head = 0;
         } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
           this.queue = this.queue.slice(this.head); // amortised O(1)
@@ -246,7 +251,10 @@
         ws.send(this.scratch.subarray(0, n));
         return ws.bufferedAmount;
       },
-      notify: null, // the JS facade's waiter, called on a message or the close
+      // The JS facade's waiter, called once on a message or the close: notify(burst), burst
+      // true when messages come back to back (a batch reader may wait a timer task for more).
+      notify: null,
+      batching: false, // the facade's waiter is a batch reader (recvMany)
     };
     function opened() {
       s.opened = true;
@@ -282,35 +290,44 @@
       }
       s.queue.push(data);
       s.bytes += n;
-      if (s.notify) {
-        const notify = s.notify;
-        s.notify = null;
-        notify();
-      }
-      if (s.waiting) {
-        s.waiting = false;
-        wakeReader();
-      }
+      if (s.notify !== null || s.waiting) wakeReader();
     }
-    // A reader waiting for this message resumes inside this event, the message handed
-    // over with the wake-up (wake(true, message): no further call to fetch it, and a
-    // reply it sends goes out from here too), unless messages come back to back: after
-    // one such wake, until the browser has run a timer task (`settle`), Python is woken
-    // one loop turn later, so that it takes the messages that piled up in one batch.
-    // (A timer, not a MessageChannel message: WebKit delivers those after the next
-    // network event, which made one reply in five wait a loop turn there.)
+    // A reader waiting for this message resumes inside this event: Python's with the
+    // message handed over with the wake-up (wake(true, message): no further call to
+    // fetch it, and a reply it sends goes out from here too), or the JS facade's
+    // (notify(false)). Unless messages come back to back: after one such wake, until the
+    // browser has run a timer task (`settle`), Python is woken one loop turn later and
+    // the facade is told (notify(true)), so that the reader takes the messages that
+    // piled up in one batch. (A timer, not a MessageChannel message: WebKit delivers
+    // those after the next network event, which made one reply in five wait a loop turn.)
     let burst = false;
     const settle = () => {
       burst = false;
     };
     function wakeReader() {
-      if (burst) {
-        wake(false);
-        return;
+      if (s.notify !== null && !s.batching) {
+        // A JS recv() takes one message a call: woken now whatever the traffic, and
+        // no timer, which would only tell bursts apart.
+        const notify = s.notify;
+        s.notify = null;
+        notify(false);
+        if (!s.waiting) return;
       }
-      burst = true;
-      setTimeout(settle, 0);
-      wake(true, s.shift());
+      const later = burst;
+      if (!later) {
+        burst = true;
+        setTimeout(settle, 0);
+      }
+      const notify = s.notify;
+      if (notify !== null) {
+        s.notify = null;
+        notify(later);
+      }
+      if (s.waiting && s.size !== 0) {
+        s.waiting = false;
+        if (later) wake(false);
+        else wake(true, s.shift());
+      }
     }
     // The close, as the browser reported it or as we decided it: later events are
     // dropped, the facade's waiter and (from an event, not from a Python call) Python
@@ -322,10 +339,10 @@
       s.waiting = false;
       if (s.isPong?.destroy) s.isPong.destroy();
       s.isPong = null;
-      if (s.notify) {
+      if (s.notify !== null) {
         const notify = s.notify;
         s.notify = null;
-        notify();
+        notify(false);
       }
       try {
         if (fromEvent) wake();

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyodide.code import run_js
-from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
+from pyodide.ffi import JsException, JsProxy, create_proxy, jsnull, to_js
 
 import js
 
@@ -234,19 +234,22 @@ class BrowserTransport:
         """The JS object holding the socket and its message queue (for the JS facade)."""
         return self._js
 
-    def take(self, max_messages: int, max_bytes: int) -> list[Data]:
+    def take(self, max_messages: int, max_bytes: int) -> list[Data] | None:
         """Move the oldest waiting messages (a batch within ``max_messages`` and
         ``max_bytes``, at least one) to Python: text decoded once, binary over
         PACK_MAX copied once (ArrayBuffer to ``bytes``). Small binary messages are
         copied three times, a few KiB each: packed into one buffer in JS, moved into
         Python in one piece, sliced into ``bytes``; three copies of a small message
-        cost less than one FFI crossing per message."""
+        cost less than one FFI crossing per message. None waiting: ``[]`` and the
+        next message wakes the reader, or None once closed (one call either way)."""
         if self._handed:  # older than any message still in JS
             handed, self._handed = self._handed, []
             return handed
         got = self._js_take(max_messages, max_bytes)
-        if got is None:
+        if got is None:  # JS undefined: nothing yet, the next message wakes the reader
             return []
+        if got is jsnull:  # closed, and nothing left
+            return None
         messages, packed, sizes = got
         if packed is None:
             return [m if type(m) is str else m.to_bytes() for m in messages]
@@ -261,9 +264,6 @@ class BrowserTransport:
                 out.append(data[offset : offset + size])
                 offset += size
         return out
-
-    def want_wake(self) -> None:
-        self._js.waiting = True
 
     def send_text(self, data: str) -> int:
         try:

@@ -274,15 +274,15 @@ class WebSocketStream:
             )
         self._recv_busy = True
         try:
-            while True:  # one call takes a batch of the backlog, if there is one
-                messages.extend(self._transport.take(TAKE_MESSAGES, TAKE_BYTES))
-                if messages:
-                    return
-                if self._transport.close_info is not None:
+            while True:  # one call: a batch of the backlog, or else a wake-up asked for
+                batch = self._transport.take(TAKE_MESSAGES, TAKE_BYTES)
+                if batch is None:  # closed, and every message received was read
                     raise self.closed_exception()
+                if batch:
+                    messages.extend(batch)
+                    return
                 waiter = Waiter(asyncio.get_running_loop())
                 self._recv_waiter = waiter
-                self._transport.want_wake()
                 try:
                     await waiter
                 finally:

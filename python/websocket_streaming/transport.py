@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from .exceptions import ConnectionClosed
@@ -23,7 +23,7 @@ class Transport(Protocol):
     """What a WebSocketStream needs from the thing that really holds the socket.
 
     The transport calls ``on_event()`` when the socket opens, when it closes,
-    and when a message arrives after ``want_wake()`` was called (once, then it
+    and when a message arrives after a ``take()`` found none (once, then it
     must be asked again). It never calls it re-entrantly from its own methods.
     """
 
@@ -106,13 +106,14 @@ class Transport(Protocol):
         """Recognise heartbeat replies: counted in ``pongs``, never queued."""
         ...
 
-    def take(self, max_messages: int, max_bytes: int) -> Iterable[Data]:
+    def take(self, max_messages: int, max_bytes: int) -> Sequence[Data] | None:
         """Remove and return the oldest messages received, at least one if any is
-        waiting, then as many as fit in ``max_messages`` and ``max_bytes``."""
-        ...
+        waiting, then as many as fit in ``max_messages`` and ``max_bytes``.
 
-    def want_wake(self) -> None:
-        """Call ``on_event()`` when the next message arrives (once)."""
+        If none is waiting: None when the socket is closed (none will come), else an
+        empty batch, and ``on_event()`` is called when the next message arrives (once:
+        an empty ``take()`` asks again). One call, so that a reader that waits costs one
+        crossing into JS."""
         ...
 
     def send_text(self, data: str) -> int:

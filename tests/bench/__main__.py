@@ -83,6 +83,8 @@ ROOT = TESTS.parent
 DIST = ROOT / "dist"
 
 SIZES = (16, 1024, 65536)
+#: Round trips are timed over at least this many sequential trips per run.
+MIN_TRIPS = 2000
 KINDS = (False, True)  # binary?
 
 RECV_VARIANTS = {
@@ -173,17 +175,35 @@ class Bench:
             self.extras[(direction, variant, size, binary)] = {"n": n, **extra}
         return n / max(out["ms"], 1e-3) * 1000.0
 
-    def rate(self, direction: str, variant: str, size: int, binary: bool) -> float:
-        """Median messages/s over `reps` runs of about `target` seconds each."""
-        # Warm up (JIT, first connection) and calibrate n on short runs.
+    def calibrate(self, direction: str, variant: str, size: int, binary: bool) -> int:
+        """Warm up (JIT, first connection) on short runs; return the n of a `target`-second run
+        (round trips: at least MIN_TRIPS)."""
         n = {16: 300, 1024: 300, 65536: 30}[size]
         for budget in (0.03, 0.1):
             rate = self.once(direction, variant, size, binary, n)
             n = max(n, int(rate * budget))
         n = max(n, min(int(rate * self.target), (1 << 30) // size, 2_000_000))
-        return statistics.median(
-            self.once(direction, variant, size, binary, n) for _ in range(self.reps)
-        )
+        return max(n, MIN_TRIPS) if direction == "rtt" else n
+
+    def rates(
+        self, direction: str, variants: list[str], size: int, binary: bool
+    ) -> dict[str, float]:
+        """Median messages/s of each variant over `reps` runs, the variants taking turns
+        (raw, python, facade, raw, python...) so that a slow spell of the machine weighs
+        on all of them alike, not on one variant's ratio."""
+        ns = {v: self.calibrate(direction, v, size, binary) for v in variants}
+        runs: dict[str, list[float]] = {v: [] for v in variants}
+        p50s: dict[str, list[float]] = {v: [] for v in variants}
+        for _ in range(self.reps):
+            for v in variants:
+                runs[v].append(self.once(direction, v, size, binary, ns[v]))
+                p50 = self.extras.get((direction, v, size, binary), {}).get("p50_us")
+                if p50 is not None:
+                    p50s[v].append(p50)
+        for v in variants:
+            if p50s[v]:  # the median over the runs of each run's median trip
+                self.extras[(direction, v, size, binary)]["p50_us"] = statistics.median(p50s[v])
+        return {v: statistics.median(r) for v, r in runs.items()}
 
 
 def fmt_size(size: int) -> str:
@@ -207,10 +227,10 @@ def row_label(size: int, binary: bool) -> str:
     return f"{fmt_size(size)} {'binary' if binary else 'text'}"
 
 
-def fmt_extra(direction: str, rate: float, size: int) -> str:
-    """MB/s of payload, or for round trips the time of one."""
+def fmt_extra(direction: str, rate: float, size: int, p50_us: float | None = None) -> str:
+    """MB/s of payload, or for round trips the median trip (else the mean one)."""
     if direction == "rtt":
-        return f"{1e6 / rate:.0f} us"
+        return f"{1e6 / rate:.0f} us" if p50_us is None else f"p50 {p50_us:.0f} us"
     return fmt_mb(rate, size)
 
 
@@ -316,15 +336,19 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
             ]
             print(f"\n   {title:<14}" + " | ".join(cells), flush=True)
             for size, binary in rows:
-                rates = {v: bench.rate(direction, v, size, binary) for v in variants}
+                rates = bench.rates(direction, list(variants), size, binary)
                 results[(direction, size, binary)] = rates
                 raw = rates["raw"]
-                line = [f"{fmt_rate(raw):>9} {fmt_extra(direction, raw, size):>11}  "]
+                p50 = {
+                    v: bench.extras.get((direction, v, size, binary), {}).get("p50_us")
+                    for v in variants
+                }
+                line = [f"{fmt_rate(raw):>9} {fmt_extra(direction, raw, size, p50['raw']):>11}  "]
                 for v in variants:
                     if v == "raw":
                         continue
                     r = rates[v]
-                    extra = fmt_extra(direction, r, size)
+                    extra = fmt_extra(direction, r, size, p50[v])
                     line.append(f"{fmt_rate(r):>9} {extra:>10} {r / raw:5.2f}x")
                 print(f"   {row_label(size, binary):<14}" + " | ".join(line), flush=True)
         memory = None

@@ -241,16 +241,24 @@ async ({url, n, size, binary}) => {
   ws.binaryType = "arraybuffer";
   await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail(new Error("ws error")); });
   let count = 0;
+  const trips = new Float64Array(n);
+  let last = 0;
   const done = new Promise((ok) => {
-    ws.onmessage = (e) => { if (++count === n) ok(performance.now()); else ws.send(msg); };
+    ws.onmessage = (e) => {
+      const t = performance.now();
+      trips[count] = t - last;
+      last = t;
+      if (++count === n) ok(t); else ws.send(msg);
+    };
   });
   const closed = new Promise((ok) => { ws.onclose = ok; });
   const t0 = performance.now();
+  last = t0;
   ws.send(msg);
   const t1 = await done;
   ws.close();
   await closed;
-  return { ms: t1 - t0, count };
+  return { ms: t1 - t0, count, p50_us: trips.sort()[n >> 1] * 1000 };
 }
 """
 
@@ -260,38 +268,53 @@ async ({url, n, size, binary}) => {
   const ws = new __bench.facade.WebSocketStream(url, { pyodide });
   await ws.opened;
   let count = 0;
+  const trips = new Float64Array(n);
   const t0 = performance.now();
-  for (; count < n; count++) { await ws.send(msg); await ws.recv(); }
+  let last = t0;
+  for (; count < n; count++) {
+    await ws.send(msg);
+    await ws.recv();
+    const t = performance.now();
+    trips[count] = t - last;
+    last = t;
+  }
   const t1 = performance.now();
   await ws.close();
-  return { ms: t1 - t0, count };
+  return { ms: t1 - t0, count, p50_us: trips.sort()[n >> 1] * 1000 };
 }
 """
 
 PY_RTT = """
 import json
+from time import perf_counter
 import js
 from websocket_streaming import connect
 
 def woken_inside():
     try:
-        from websocket_streaming.waiter import Waiter
+        from websocket_streaming.waiter import woken_inside as count
     except ImportError:
         return 0
-    return Waiter.woken_inside
+    return count()
 
 async def main(url, n, size, binary, backend):
     msg = b"x" * size if binary else "x" * size
     ws = await connect(url, backend=backend)
     w0 = woken_inside()
+    trips = [0.0] * n
     t0 = js.performance.now()
-    for _ in range(n):
+    last = perf_counter()
+    for i in range(n):
         await ws.send(msg)
         await ws.recv()
+        t = perf_counter()
+        trips[i] = t - last
+        last = t
     t1 = js.performance.now()
     woken = woken_inside() - w0
     await ws.close()
-    return {"ms": t1 - t0, "count": n, "woken_inside": woken}
+    p50 = sorted(trips)[n // 2] * 1e6
+    return {"ms": t1 - t0, "count": n, "woken_inside": woken, "p50_us": p50}
 
 RESULT = json.dumps(await main(**json.loads(ARG)))
 """
@@ -299,6 +322,7 @@ RESULT = json.dumps(await main(**json.loads(ARG)))
 NAIVE_RTT = """
 import asyncio
 import json
+from time import perf_counter
 import js
 from pyodide.ffi import create_proxy, to_js
 
@@ -316,18 +340,23 @@ async def main(url, n, size, binary):
     ]
     ws.onopen, ws.onmessage, ws.onclose = handlers
     await opened
+    trips = [0.0] * n
     t0 = js.performance.now()
-    for _ in range(n):
+    last = perf_counter()
+    for i in range(n):
         ws.send(to_js(msg) if binary else msg)
         data = await queue.get()
         if not isinstance(data, str):
             data = data.to_bytes()
+        t = perf_counter()
+        trips[i] = t - last
+        last = t
     t1 = js.performance.now()
     ws.close()
     await closed
     for handler in handlers:
         handler.destroy()
-    return {"ms": t1 - t0, "count": n}
+    return {"ms": t1 - t0, "count": n, "p50_us": sorted(trips)[n // 2] * 1e6}
 
 RESULT = json.dumps(await main(**json.loads(ARG)))
 """
