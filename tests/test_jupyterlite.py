@@ -100,6 +100,7 @@ def test_micropip_install_from_the_wheel_url(browser, lite_server, ws_server):
     """await micropip.install(<the site's wheel URL>) works offline, as the README documents."""
     wheel = next((LITE / "pypi").glob("websocket_streaming-*.whl")).name
     cell = f"""
+print("cell started")  # a failure then says whether the kernel ran the cell at all
 import micropip
 await micropip.install("/pypi/{wheel}")
 from websocket_streaming import connect
