@@ -81,6 +81,47 @@ async def test_small_binary_sends_keep_their_own_bytes(py, ws_url):
 
 
 @run_in_pyodide
+async def test_long_text_messages_packed_as_utf8(py, ws_url):
+    """Text of 128 characters or more reaches Python as UTF-8 (packed by take(), also when a
+    waiting reader is woken by it) and comes out equal: ASCII, 2-, 3- and 4-byte characters
+    (surrogate pairs in JS), either side of the threshold, 64 KiB, mixed with short text and
+    binary in one batch, in order."""
+    import asyncio
+
+    from websocket_streaming import connect
+    from websocket_streaming.browser import TEXT_PACK_MIN
+
+    assert TEXT_PACK_MIN == 128
+    samples = [
+        "a" * 127,
+        "b" * 128,
+        "é" * 200,
+        "日本" * 100,
+        "🎉🐍" * 64,
+        "x" * 65536,
+        "mixed é 日 🎉 " * 40,
+        "",
+        "short",
+    ]
+    async with connect(ws_url + "/echo") as ws:
+        for text in samples:  # one at a time: each wakes a waiting reader
+            await ws.send(text)
+            got = await ws.recv()
+            assert got == text and type(got) is str, (len(text), len(got))
+        # Under 1 MiB in all, which the native backend holds unread before it stops pulling.
+        small = [s for s in samples if len(s) < 1000] * 20 + ["y" * 65536]
+        batch = [s if i % 3 else s.encode() for i, s in enumerate(small)]
+        for message in batch:
+            await ws.send(message)
+        async with asyncio.timeout(10):  # all back before reading, so they go as one batch
+            while ws._transport.pending < len(batch):
+                await asyncio.sleep(0.01)
+        got = [await ws.recv() for _ in batch]
+        assert got == batch
+        assert [type(m) for m in got] == [type(m) for m in batch]
+
+
+@run_in_pyodide
 async def test_ten_thousand_messages_in_order(py, ws_url):
     """10,000 messages sent by the server arrive complete and in order, text and binary."""
     from websocket_streaming import connect

@@ -10,7 +10,9 @@
 // (makeState): the queue, its limits, the heartbeat filter, the close; its
 // `ws` is the WebSocket itself, or a shim of the WebSocketStream with the
 // WebSocket fields the rest of the code uses.
-(function browserHelpers({ packMax, pullMessages, pullBytes }) {
+(function browserHelpers({ packMax, textPackMin, pullMessages, pullBytes }) {
+  const utf8 = new TextEncoder();
+
   function open(url, protocols, wake) {
     const ws = new WebSocket(url, protocols);
     ws.binaryType = "arraybuffer";
@@ -182,29 +184,46 @@
         }
         this.head = 0;
         this.bytes -= taken;
-        let small = 0;
-        let total = 0;
+        this.pull();
+        // Packed: binary messages of up to packMax bytes (three copies of a small message
+        // cost less than one FFI crossing per message) and text of textPackMin characters
+        // or more, as UTF-8 (the browser's encoder and Python's decoder are far faster than
+        // the FFI's character-by-character string conversion: 64 KiB, 0.3 ms against 0.03).
+        let binaries = 0;
+        let texts = 0;
+        let room = 0;
         for (const m of q) {
-          if (typeof m !== "string" && m.byteLength <= packMax) {
-            small++;
-            total += m.byteLength;
+          if (typeof m === "string") {
+            if (m.length >= textPackMin) {
+              texts++;
+              room += m.length * 3;
+            }
+          } else if (m.byteLength <= packMax) {
+            binaries++;
+            room += m.byteLength;
           }
         }
-        this.pull();
-        if (small < 2) return [q, undefined, undefined];
-        const packed = new Uint8Array(total);
+        if (texts === 0 && binaries < 2) return [q, undefined, undefined];
+        const packed = new Uint8Array(room);
+        // sizes[i]: -1, q[i] as it is; n >= 0, n bytes of binary; n <= -2, -2 - n bytes of UTF-8.
         const sizes = new Int32Array(q.length).fill(-1);
         let offset = 0;
         for (let i = 0; i < q.length; i++) {
           const m = q[i];
-          if (typeof m !== "string" && m.byteLength <= packMax) {
+          if (typeof m === "string") {
+            if (m.length < textPackMin) continue;
+            const n = utf8.encodeInto(m, packed.subarray(offset)).written;
+            offset += n;
+            sizes[i] = -2 - n;
+            q[i] = undefined;
+          } else if (m.byteLength <= packMax) {
             packed.set(new Uint8Array(m), offset);
             offset += m.byteLength;
             sizes[i] = m.byteLength;
             q[i] = undefined;
           }
         }
-        return [q, packed, sizes];
+        return [q, packed.subarray(0, offset), sizes];
       },
       shift() {
         const m = this.queue[this.head];
@@ -325,8 +344,11 @@
       }
       if (s.waiting && s.size !== 0) {
         s.waiting = false;
+        const next = s.queue[s.head];
         if (later) wake(false);
-        else wake(true, s.shift());
+        else if (typeof next === "string" && next.length >= textPackMin) {
+          wake(true); // not handed over: take() packs it as UTF-8, which costs less
+        } else wake(true, s.shift());
       }
     }
     // The close, as the browser reported it or as we decided it: later events are
