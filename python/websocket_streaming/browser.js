@@ -193,12 +193,10 @@
         let texts = 0;
         let room = 0;
         for (const m of q) {
-          if (typeof m === "string") {
-            if (m.length >= textPackMin) {
-              texts++;
-              room += m.length * 3;
-            }
-          } else if (m.byteLength <= packMax) {
+          if (packedAsText(m)) {
+            texts++;
+            room += m.length * 3;
+          } else if (typeof m !== "string" && m.byteLength <= packMax) {
             binaries++;
             room += m.byteLength;
           }
@@ -210,13 +208,12 @@
         let offset = 0;
         for (let i = 0; i < q.length; i++) {
           const m = q[i];
-          if (typeof m === "string") {
-            if (m.length < textPackMin) continue;
+          if (packedAsText(m)) {
             const n = utf8.encodeInto(m, packed.subarray(offset)).written;
             offset += n;
             sizes[i] = -2 - n;
             q[i] = undefined;
-          } else if (m.byteLength <= packMax) {
+          } else if (typeof m !== "string" && m.byteLength <= packMax) {
             packed.set(new Uint8Array(m), offset);
             offset += m.byteLength;
             sizes[i] = m.byteLength;
@@ -344,11 +341,10 @@
       }
       if (s.waiting && s.size !== 0) {
         s.waiting = false;
-        const next = s.queue[s.head];
+        // A long text is not handed over: take() packs it, which costs less.
         if (later) wake(false);
-        else if (typeof next === "string" && next.length >= textPackMin) {
-          wake(true); // not handed over: take() packs it as UTF-8, which costs less
-        } else wake(true, s.shift());
+        else if (packedAsText(s.queue[s.head])) wake(true);
+        else wake(true, s.shift());
       }
     }
     // The close, as the browser reported it or as we decided it: later events are
@@ -381,6 +377,11 @@
   function copyBytes(data) {
     if (data instanceof ArrayBuffer) return data.slice(0);
     return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+  }
+
+  // A text long enough to reach Python as UTF-8 in take()'s packed buffer (TEXT_PACK_MIN).
+  function packedAsText(m) {
+    return typeof m === "string" && m.length >= textPackMin;
   }
 
   // What a message counts for in the bounds: bytes for binary, UTF-16 units for text.
