@@ -50,13 +50,17 @@ async def test_binary_round_trip_sizes(py, ws_url):
 
 
 @run_in_pyodide
-async def test_small_binary_sends_keep_their_own_bytes(py, ws_url):
-    """Small binary messages (copied through one scratch array per socket) keep their own
-    content when many of one length are sent back to back; any buffer format, 2-D too,
-    either side of the 4 KiB boundary."""
+async def test_binary_sends_keep_their_own_bytes(py, ws_url):
+    """Binary messages (up to 256 KiB copied through one outbox per socket) keep their own
+    content when many of one length are sent back to back; any buffer format, 2-D too;
+    either side of the outbox's growth and of the 256 KiB boundary; after Pyodide's memory
+    grows (the browser's view of the outbox is gone and made again); the outbox is let go
+    at the close."""
     import array
 
+    from pyodide.ffi import jsnull
     from websocket_streaming import connect
+    from websocket_streaming.browser import SEND_COPY_MAX
 
     async with connect(ws_url + "/echo") as ws:
         sent = [bytes([i & 0xFF]) * (i % 7) + i.to_bytes(4, "little") for i in range(3000)]
@@ -64,11 +68,21 @@ async def test_small_binary_sends_keep_their_own_bytes(py, ws_url):
             await ws.send(data)
         for i, data in enumerate(sent):
             assert await ws.recv() == data, i
-        for size in (4095, 4096, 4097):
+        for size in (0, 1023, 1024, 1025, 4096, 70_000, SEND_COPY_MAX, SEND_COPY_MAX + 1):
             for fill in (1, 2):
                 await ws.send(bytes([fill]) * size)
             for fill in (1, 2):
                 assert await ws.recv() == bytes([fill]) * size, size
+        assert len(ws._transport._outbox) == SEND_COPY_MAX, len(ws._transport._outbox)
+        outbox = ws._transport._js.outbox
+        hog = []
+        while outbox.data.byteLength > 0:  # allocate until Pyodide's memory grows
+            assert len(hog) < 64, "Pyodide's memory did not grow"
+            hog.append(bytearray(16 << 20))
+        await ws.send(b"after the growth")
+        assert await ws.recv() == b"after the growth"
+        assert ws._transport._js.outbox.data.byteLength > 0, "not made again"
+        del hog
         ints = array.array("i", range(-3, 5))
         await ws.send(memoryview(ints))
         assert await ws.recv() == ints.tobytes()
@@ -78,6 +92,7 @@ async def test_small_binary_sends_keep_their_own_bytes(py, ws_url):
         square = memoryview(bytes(range(12))).cast("B", (3, 4))
         await ws.send(square)
         assert await ws.recv() == bytes(range(12))
+    assert ws._transport._js.outbox is jsnull  # let go at the close
 
 
 @run_in_pyodide

@@ -260,11 +260,20 @@
       abandon(code, reason) {
         finish([code, reason, false], false);
       },
-      // Small binary: Python copies the message into `scratch`, the browser copies it out.
-      scratch: new Uint8Array(packMax),
-      sendScratch(n) {
+      // Binary up to SEND_COPY_MAX (browser.py): Python copies the message into its own bytearray, the
+      // outbox (no call), and the browser copies it out of a view of Pyodide's memory: one
+      // call per message. The view is held (the PyBuffer) until the close or a bigger one.
+      outbox: null,
+      setOutbox(buffer) {
+        this.outbox?.release();
+        this.outbox = buffer == null || s.closeInfo !== undefined ? null : buffer.getBuffer("u8");
+      },
+      // -2: the outbox's view is gone (Pyodide's memory grew): Python hands it over again.
+      sendOutbox(n) {
         if (ws.readyState !== 1) return -1;
-        ws.send(this.scratch.subarray(0, n));
+        const data = this.outbox?.data;
+        if (data === undefined || data.byteLength === 0) return -2;
+        ws.send(data.subarray(0, n));
         return ws.bufferedAmount;
       },
       // The JS facade's waiter, called once on a message or the close: notify(burst), burst
@@ -355,6 +364,7 @@
       s.closeInfo = info;
       detach();
       s.waiting = false;
+      s.setOutbox(null);
       if (s.isPong?.destroy) s.isPong.destroy();
       s.isPong = null;
       if (s.notify !== null) {

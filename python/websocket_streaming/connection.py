@@ -316,9 +316,9 @@ class WebSocketStream:
         """Send one message: a text frame for ``str``, a binary frame for bytes-like.
 
         Copies: a ``str`` is encoded once by the browser. A contiguous bytes-like
-        object over 4 KiB is handed to the browser as a view of Pyodide's memory,
-        with no copy on our side (the browser copies it into its send buffer);
-        one of 4 KiB or less is copied once into a scratch JS array of the
+        object over 256 KiB is handed to the browser as a view of Pyodide's
+        memory, with no copy on our side (the browser copies it into its send
+        buffer); one of 256 KiB or less is copied once into a buffer of the
         socket's, which costs less than making the view; a non-contiguous
         memoryview is copied once first.
 

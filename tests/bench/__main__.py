@@ -85,6 +85,9 @@ DIST = ROOT / "dist"
 SIZES = (16, 1024, 65536)
 #: Round trips are timed over at least this many sequential trips per run.
 MIN_TRIPS = 2000
+#: Per-run figures reported as the median over the runs: a round trip's median trip, and a
+#: send run's loop time per message (the page's own work, before the server has it all).
+MEDIAN_EXTRAS = ("p50_us", "loop_us")
 KINDS = (False, True)  # binary?
 
 RECV_VARIANTS = {
@@ -193,16 +196,16 @@ class Bench:
         on all of them alike, not on one variant's ratio."""
         ns = {v: self.calibrate(direction, v, size, binary) for v in variants}
         runs: dict[str, list[float]] = {v: [] for v in variants}
-        p50s: dict[str, list[float]] = {v: [] for v in variants}
+        timed: dict[tuple[str, str], list[float]] = {}  # (variant, p50_us | loop_us) -> runs
         for _ in range(self.reps):
             for v in variants:
                 runs[v].append(self.once(direction, v, size, binary, ns[v]))
-                p50 = self.extras.get((direction, v, size, binary), {}).get("p50_us")
-                if p50 is not None:
-                    p50s[v].append(p50)
-        for v in variants:
-            if p50s[v]:  # the median over the runs of each run's median trip
-                self.extras[(direction, v, size, binary)]["p50_us"] = statistics.median(p50s[v])
+                extra = self.extras.get((direction, v, size, binary), {})
+                for name in MEDIAN_EXTRAS:
+                    if name in extra:
+                        timed.setdefault((v, name), []).append(extra[name])
+        for (v, name), values in timed.items():  # the median over the runs, as for rates
+            self.extras[(direction, v, size, binary)][name] = statistics.median(values)
         return {v: statistics.median(r) for v, r in runs.items()}
 
 
@@ -227,10 +230,14 @@ def row_label(size: int, binary: bool) -> str:
     return f"{fmt_size(size)} {'binary' if binary else 'text'}"
 
 
-def fmt_extra(direction: str, rate: float, size: int, p50_us: float | None = None) -> str:
-    """MB/s of payload, or for round trips the median trip (else the mean one)."""
+def fmt_extra(direction: str, rate: float, size: int, extra: dict[str, Any]) -> str:
+    """MB/s of payload; for round trips the median trip (else the mean one); for sends the
+    send loop's own time per message."""
     if direction == "rtt":
+        p50_us = extra.get("p50_us")
         return f"{1e6 / rate:.0f} us" if p50_us is None else f"p50 {p50_us:.0f} us"
+    if direction == "send" and "loop_us" in extra:
+        return f"loop {extra['loop_us']:.1f} us"
     return fmt_mb(rate, size)
 
 
@@ -339,16 +346,15 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
                 rates = bench.rates(direction, list(variants), size, binary)
                 results[(direction, size, binary)] = rates
                 raw = rates["raw"]
-                p50 = {
-                    v: bench.extras.get((direction, v, size, binary), {}).get("p50_us")
-                    for v in variants
-                }
-                line = [f"{fmt_rate(raw):>9} {fmt_extra(direction, raw, size, p50['raw']):>11}  "]
+                extras = {v: bench.extras.get((direction, v, size, binary), {}) for v in variants}
+                line = [
+                    f"{fmt_rate(raw):>9} {fmt_extra(direction, raw, size, extras['raw']):>11}  "
+                ]
                 for v in variants:
                     if v == "raw":
                         continue
                     r = rates[v]
-                    extra = fmt_extra(direction, r, size, p50[v])
+                    extra = fmt_extra(direction, r, size, extras[v])
                     line.append(f"{fmt_rate(r):>9} {extra:>10} {r / raw:5.2f}x")
                 print(f"   {row_label(size, binary):<14}" + " | ".join(line), flush=True)
         memory = None

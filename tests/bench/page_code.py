@@ -1,7 +1,8 @@
 """What the benchmark runs in the page: one JS or Python source per direction and variant.
 
 Each source is timed in the page with ``performance.now()`` and returns ``{ms, count, bytes}``
-(receive), ``{ms, reply}`` (send) or ``{ms, count}`` (round trip).  JS sources are async function
+(receive), ``{ms, reply, loop_us}`` (send; ``loop_us``: the send loop's own time per message,
+before the server's reply) or ``{ms, count}`` (round trip).  JS sources are async function
 expressions given to ``Page.evaluate``; Python sources run through ``__bench.py`` (set up by
 :data:`SETUP_JS`) with the JSON argument in ``ARG`` and set ``RESULT`` to a JSON string.
 Variants: ``raw`` (the browser's WebSocket in JS), ``python`` (our Python API on the classic
@@ -194,10 +195,11 @@ async ({url, n, size, binary}) => {
   const closed = new Promise((ok) => { ws.onclose = ok; });
   const t0 = performance.now();
   for (let i = 0; i < n; i++) ws.send(msg);
+  const loop_us = ((performance.now() - t0) * 1000) / n;
   const [t1, reply] = await done;
   ws.close();
   await closed;
-  return { ms: t1 - t0, reply };
+  return { ms: t1 - t0, reply, loop_us };
 }
 """
 
@@ -208,10 +210,11 @@ async ({url, n, size, binary}) => {
   await ws.opened;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await ws.send(msg);
+  const loop_us = ((performance.now() - t0) * 1000) / n;
   const reply = await ws.recv();
   const t1 = performance.now();
   await ws.close();
-  return { ms: t1 - t0, reply };
+  return { ms: t1 - t0, reply, loop_us };
 }
 """
 
@@ -226,10 +229,11 @@ async def main(url, n, size, binary, backend):
     t0 = js.performance.now()
     for _ in range(n):
         await ws.send(msg)
+    loop_us = (js.performance.now() - t0) * 1000 / n
     reply = await ws.recv()
     t1 = js.performance.now()
     await ws.close()
-    return {"ms": t1 - t0, "reply": reply}
+    return {"ms": t1 - t0, "reply": reply, "loop_us": loop_us}
 
 RESULT = json.dumps(await main(**json.loads(ARG)))
 """
