@@ -285,18 +285,19 @@ async def test_write_limit_default_is_8_mib():
 
 
 @fake_clock_test
-async def test_drain_waits_for_half_the_limit_polling_every_5_ms():
-    """A send() over write_limit returns once the buffer is at most write_limit // 2, seen
-    by a poll every 5 ms (browsers fire no event when bufferedAmount falls)."""
+async def test_drain_waits_until_the_limit_polling_every_5_ms():
+    """A send() over write_limit returns once the buffer is at most write_limit, seen by a
+    poll every 5 ms (browsers fire no event when bufferedAmount falls): not lower, so that
+    the browser's buffer never runs dry while the sender waits for the next poll."""
     ws, transport = await open_stream(write_limit=100)
     loop = asyncio.get_running_loop()
     start = loop.time()
     task = asyncio.create_task(ws.send(b"x" * 150))
     await asyncio.sleep(0.012)  # polls at 5 and 10 ms saw 150
-    transport.drain(99)  # 51 left: under the limit, still over half of it
+    transport.drain(49)  # 101 left: still over the limit
     await asyncio.sleep(0.01)
     assert not task.done()
-    transport.drain(1)  # 50: the low-water mark
+    transport.drain(1)  # 100: the limit
     async with asyncio.timeout(1):
         await task
     assert loop.time() - start == pytest.approx(0.025)  # the poll at 25 ms saw it

@@ -364,9 +364,11 @@ class WebSocketStream:
     async def _drain(self) -> None:
         # Browsers fire no event when bufferedAmount falls, so poll it. Pyodide
         # runs delays of 2 ms or less as message-channel tasks, which can starve
-        # the browser's network tasks: poll with a real timer.
-        low = self._write_limit // 2
-        while self._transport.buffered_amount > low:
+        # the browser's network tasks: poll with a real timer. Resume as soon as
+        # the buffer is back under the limit (not half of it): the browser's
+        # buffer then never runs dry between two polls (Firefox and WebKit sent
+        # 64 KiB messages at 0.80x raw JS with the half, 0.85-0.96x without).
+        while self._transport.buffered_amount > self._write_limit:
             self._check_writable()  # closed while waiting: what is buffered is lost
             await asyncio.sleep(0.005)
 
