@@ -1,6 +1,6 @@
 """Throughput benchmark: our Python API and JS facade against the browser's raw WebSocket.
 
-Run it with ``./build.sh bench [--engine E] [--only recv,send,rtt,ack,startup,memory] [--target S] [--reps N]``
+Run it with ``./build.sh bench [--engine E] [--only recv,send,rtt,ack,split,startup,memory] [--target S] [--reps N]``
 (or ``.venv/bin/python tests/bench ...`` once dist/ is built). All three engines with
 the defaults take about 4-5 minutes on 2 CPUs.
 
@@ -19,6 +19,12 @@ round trip
     An echo server returns each 16 B message; the client sends the next one when the previous
     came back (latency: what each layer adds to waking up a reader, plus the send path).
 
+receive split (no network)
+    Where a received message's time goes in the page: message events made in the page and
+    given to the socket's own ``onmessage`` (ours) or to a raw JS counter, n in one task and
+    then read (burst), or one per task while the reader waits (paced: a wake-up each). Free
+    of the server's pace and of the other processes' share of the CPUs, which the flood
+    rates above include.
 startup (fresh pages)
     In a fresh page per rep: ``loadPyodide()`` and the one-time setup of Pyodide's first
     ``loadPackage`` (paid on another wheel, ``packaging``): Pyodide's own load, for
@@ -70,6 +76,7 @@ from flood_server import FloodServer, serve
 from page_code import (
     PY_CALL_JS,
     PY_MEMORY,
+    PY_SPLIT,
     RECV_SOURCES,
     RTT_SOURCES,
     SEND_SOURCES,
@@ -252,7 +259,7 @@ SECTIONS = [
 
 Results = dict[tuple[str, int, bool], dict[str, float]]
 RATE_SECTIONS = ("recv", "send", "rtt", "ack")
-ALL_SECTIONS = (*RATE_SECTIONS, "startup", "memory")
+ALL_SECTIONS = (*RATE_SECTIONS, "split", "startup", "memory")
 
 
 def measure_startup(browser: Any, static_url: str, ws_url: str, reps: int) -> dict[str, Any]:
@@ -301,6 +308,41 @@ def measure_startup(browser: Any, static_url: str, ws_url: str, reps: int) -> di
         "stdlib_top": {name: ms for ms, name in others[:8]},
     }
     return {"median_ms": median, "runs_ms": runs, "profiled": profiled}
+
+
+#: Messages per rep of the receive split, by size: (in one burst, paced).
+SPLIT_N = {16: (20_000, 2000), 1024: (20_000, 2000), 65536: (500, 200)}
+
+
+def measure_split(bench: Bench) -> list[dict[str, Any]]:
+    """The page's own time per received message, no network (PY_SPLIT): per row, the
+    median over the reps of raw JS's and ours, in a burst and paced."""
+    rows = []
+    for size, binary in ALL_ROWS:
+        arg = {"url": f"{bench.ws_url}/echo", "size": size, "binary": binary}
+        n = dict(zip(("n_burst", "n_paced"), SPLIT_N[size], strict=True))
+        out = bench.page.evaluate(
+            PY_CALL_JS, [PY_SPLIT, {**arg, **n, "reps": bench.reps}], timeout=300
+        )
+        row: dict[str, Any] = {"size": size, "binary": binary}
+        for mode, runs in out.items():
+            row[mode] = {v: statistics.median(us) for v, us in runs.items()}
+        rows.append(row)
+    return rows
+
+
+def print_split(rows: list[dict[str, Any]]) -> None:
+    print(
+        "\n   receive split   no network: the page's own time per message, us (raw JS | ours | added)"
+        "\n                   burst (n events in one task, then read)  | paced (a task each, reader waiting)"
+    )
+    for row in rows:
+        cells = []
+        for mode in ("burst", "paced"):
+            raw, ours = row[mode]["raw"], row[mode]["python"]
+            cells.append(f"{raw:7.2f} | {ours:7.2f} | {ours - raw:+7.2f}")
+        label = row_label(row["size"], row["binary"])
+        print(f"   {label:<16}{cells[0]:<41}| {cells[1]}", flush=True)
 
 
 def measure_memory(bench: Bench, n: int) -> dict[str, Any]:
@@ -357,6 +399,10 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
                     extra = fmt_extra(direction, r, size, extras[v])
                     line.append(f"{fmt_rate(r):>9} {extra:>10} {r / raw:5.2f}x")
                 print(f"   {row_label(size, binary):<14}" + " | ".join(line), flush=True)
+        split = None
+        if "split" in args.only:
+            split = measure_split(bench)
+            print_split(split)
         memory = None
         if "memory" in args.only:
             memory = measure_memory(bench, args.messages)
@@ -398,6 +444,7 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
             "extras": bench.extras,
             "startup": startup,
             "memory": memory,
+            "split": split,
             "console": console,
         }
     finally:
@@ -528,6 +575,7 @@ def engine_json(data: dict[str, Any]) -> dict[str, Any]:
         "extras": extras,
         "startup": data["startup"],
         "memory": data["memory"],
+        "split": data["split"],
         "console_errors": data["console"],
     }
 
@@ -553,7 +601,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default=",".join(ALL_SECTIONS),
-        help="comma-separated sections to run: recv, send, rtt, startup, memory (default: all)",
+        help="comma-separated sections to run: " + ", ".join(ALL_SECTIONS) + " (default: all)",
     )
     parser.add_argument(
         "--messages", type=int, default=100_000, help="messages each way for the memory check"

@@ -11,7 +11,8 @@ on the default backend), ``naive`` (``create_proxy`` -> ``asyncio.Queue``, for r
 ``promise`` (a bare raw-JS reader that hands out one promise per message: what the facade's
 ``recv()`` is compared with) and ``batch`` (the facade's ``recvMany()``, when the facade has it).
 :data:`STARTUP_JS` times a fresh page's import and first message; :data:`PY_MEMORY` counts
-proxies and the Python heap around 100,000 messages each way.
+proxies and the Python heap around 100,000 messages each way; :data:`PY_SPLIT` times the
+page's own work per received message with no network.
 """
 
 from __future__ import annotations
@@ -563,6 +564,80 @@ async def main(url, n):
         _module.disable_pyproxy_allocation_tracing()
         tracemalloc.stop()
     return {"n": n, "ms": ms, "before": before, "after": after, "peak": peak}
+
+RESULT = json.dumps(await main(**json.loads(ARG)))
+"""
+
+#: Where a received message's time goes, with no network: message events made in the page
+#: and given straight to the socket's own ``onmessage`` (ours) or to a raw JS counter, so
+#: that what is timed is the page's own work per message, free of the server's pace and of
+#: the other processes' share of the 2 CPUs. "burst": n events in one task, then Python
+#: reads them all (a flood the reader does not keep up with); "paced": each event in its
+#: own task (a MessageChannel message) while Python's reader waits (a reader that keeps up:
+#: one wake-up per message). Returns per-message microseconds per rep.
+PY_SPLIT = """
+import asyncio
+import json
+
+import js
+from pyodide.code import run_js
+from websocket_streaming import connect
+
+EVENTS = run_js('''({
+  counter() {
+    let bytes = 0;
+    return (e) => { bytes += typeof e.data === "string" ? e.data.length : e.data.byteLength; };
+  },
+  burst(on, n, data) {
+    for (let i = 0; i < n; i++) on({ data });
+  },
+  paced(on, n, data) {
+    const channel = new MessageChannel();
+    return new Promise((ok) => {
+      let i = 0;
+      channel.port1.onmessage = () => {
+        on({ data });
+        if (++i < n) return channel.port2.postMessage(0);
+        channel.port1.close();
+        ok();
+      };
+      channel.port2.postMessage(0);
+    });
+  },
+})''')
+
+async def main(url, size, binary, n_burst, n_paced, reps):
+    data = js.ArrayBuffer.new(size) if binary else "x" * size
+    ws = await connect(url)  # an echo server: nothing comes but what we make here
+    ours, raw = ws._transport._ws.onmessage, EVENTS.counter()
+    now = js.performance.now
+    out = {"burst": {"raw": [], "python": []}, "paced": {"raw": [], "python": []}}
+
+    async def read(n):
+        for _ in range(n):
+            await ws.recv()
+
+    for _ in range(reps):
+        n = n_burst
+        t0 = now()
+        EVENTS.burst(raw, n, data)
+        out["burst"]["raw"].append((now() - t0) * 1000 / n)
+        t0 = now()
+        EVENTS.burst(ours, n, data)
+        await read(n)
+        out["burst"]["python"].append((now() - t0) * 1000 / n)
+        n = n_paced
+        t0 = now()
+        await EVENTS.paced(raw, n, data)
+        out["paced"]["raw"].append((now() - t0) * 1000 / n)
+        reader = asyncio.ensure_future(read(n))
+        await asyncio.sleep(0)  # the reader starts, and waits
+        t0 = now()
+        await EVENTS.paced(ours, n, data)
+        await reader
+        out["paced"]["python"].append((now() - t0) * 1000 / n)
+    await ws.close()
+    return out
 
 RESULT = json.dumps(await main(**json.loads(ARG)))
 """
