@@ -100,7 +100,7 @@ async def test_long_text_messages_packed_as_utf8(py, ws_url):
     """Text of 128 characters or more reaches Python as UTF-8 (packed by take(), also when a
     waiting reader is woken by it) and comes out equal: ASCII, 2-, 3- and 4-byte characters
     (surrogate pairs in JS), either side of the threshold, 64 KiB, mixed with short text and
-    binary in one batch, in order."""
+    binary in one batch, in order; two sockets' batches read in turns."""
     import asyncio
 
     from websocket_streaming import connect
@@ -134,6 +134,19 @@ async def test_long_text_messages_packed_as_utf8(py, ws_url):
         got = [await ws.recv() for _ in batch]
         assert got == batch
         assert [type(m) for m in got] == [type(m) for m in batch]
+        # Two sockets pack into one shared buffer: batches read in turns keep their own text.
+        async with connect(ws_url + "/echo") as other:
+            texts = {ws: [f"{i} " + "p" * 300 for i in range(50)]}
+            texts[other] = [f"{i} " + "q" * 3000 for i in range(50)]
+            for sock, sent in texts.items():
+                for text in sent:
+                    await sock.send(text)
+            async with asyncio.timeout(10):
+                while min(sock._transport.pending for sock in texts) < 50:
+                    await asyncio.sleep(0.01)
+            for i in range(50):
+                for sock, sent in texts.items():
+                    assert await sock.recv() == sent[i], i
 
 
 @run_in_pyodide
