@@ -119,6 +119,25 @@ def recv_cell(size: int, binary: bool, target_us: float | None, target_x: float 
     return cell
 
 
+def split_cell(mode: str, size: int, target_us: float | None) -> Cell:
+    """The receive split's added time per message (ours - raw JS, no network), 'text /
+    binary', marked met only if both are within target_us."""
+
+    def cell(engine: dict[str, Any]) -> str:
+        rows = {(r["size"], r["binary"]): r[mode] for r in engine.get("split") or []}
+        added = [
+            rows[(size, binary)]["python"] - rows[(size, binary)]["raw"]
+            for binary in (False, True)
+            if (size, binary) in rows
+        ]
+        if len(added) != 2:
+            return NONE
+        met = None if target_us is None else all(us <= target_us for us in added)
+        return f"{added[0]:+.1f} / {added[1]:+.1f} us{mark(met)}"
+
+    return cell
+
+
 def extra_of(engine: dict[str, Any], key: tuple[str, str, int, bool], name: str) -> Any:
     """A run's other figure (``p50_us``, ``woken_inside``...) for (direction, variant, size,
     binary), or None."""
@@ -266,6 +285,20 @@ def rows(messages: int) -> list[tuple[str, str, Cell | None]]:
             label = f"receive {size_label(size)} {'binary' if binary else 'text'}"
             out.append(
                 (f"{label}: ratio, added time per message", target, recv_cell(size, binary, us, x))
+            )
+    for mode, what, target in (
+        ("burst", "a burst, read after it", 1.5),
+        ("paced", "one per task, a wake-up each", None),
+    ):
+        for size in SIZES:
+            limit = target if size < 65536 else None
+            out.append(
+                (
+                    f"receive, no network, {what}: added time per message, "
+                    f"{size_label(size)} text / binary",
+                    "" if limit is None else f"≤ {limit} us",
+                    split_cell(mode, size, limit),
+                )
             )
     out += ratio_rows("send", "send", "python", 0.9)
     out += ratio_rows("naive loop (reference): receive", "recv", "naive", None, sizes=(16,))
