@@ -172,6 +172,26 @@ def rtt_cell(variant: str, target: float | None) -> Cell:
     return cell
 
 
+def loop_cell(variant: str, size: int) -> Cell:
+    """The send loop's own time per message (the page's work, before the server has it
+    all), 'text / binary', ours then raw JS's."""
+
+    def cell(engine: dict[str, Any]) -> str:
+        us = {
+            (v, binary): extra_of(engine, ("send", v, size, binary), "loop_us")
+            for v in (variant, "raw")
+            for binary in (False, True)
+        }
+        if None in us.values():
+            return NONE
+        return (
+            f"{us[(variant, False)]:.1f} / {us[(variant, True)]:.1f} us "
+            f"(raw JS {us[('raw', False)]:.1f} / {us[('raw', True)]:.1f})"
+        )
+
+    return cell
+
+
 def ack_cell(variant: str) -> Cell:
     """A flood acked message by message: 16 B text / 1 KiB binary, as ratios to raw JS."""
     return pair_cell(
@@ -301,6 +321,14 @@ def rows(messages: int) -> list[tuple[str, str, Cell | None]]:
                 )
             )
     out += ratio_rows("send", "send", "python", 0.9)
+    for size in (16, 1024):  # at 64 KiB, ours waits for the buffer to drain (write_limit)
+        out.append(
+            (
+                f"send loop: the page's own time per message, {size_label(size)} text / binary",
+                "",
+                loop_cell("python", size),
+            )
+        )
     out += ratio_rows("naive loop (reference): receive", "recv", "naive", None, sizes=(16,))
     out.append(("**JS facade**", "", None))
     out += ratio_rows(
