@@ -103,9 +103,16 @@ async def test_long_text_messages_packed_as_utf8(py, ws_url):
     binary in one batch, in order; two sockets' batches read in turns."""
     import asyncio
 
+    from pyodide.code import run_js
     from websocket_streaming import connect
     from websocket_streaming.browser import TEXT_PACK_MIN
 
+    # Resolves once n messages wait in a socket's JS queue: browser.js calls the state's
+    # notify hook on each message while it is set (the hook sets it again until then).
+    queued = run_js("""(s, n) => new Promise((ok) => {
+      const check = () => (s.size >= n ? ok() : (s.notify = check));
+      check();
+    })""")
     assert TEXT_PACK_MIN == 128
     samples = [
         "a" * 127,
@@ -129,8 +136,7 @@ async def test_long_text_messages_packed_as_utf8(py, ws_url):
         for message in batch:
             await ws.send(message)
         async with asyncio.timeout(10):  # all back before reading, so they go as one batch
-            while ws._transport.pending < len(batch):
-                await asyncio.sleep(0.01)
+            await queued(ws._transport.js_state, len(batch))
         got = [await ws.recv() for _ in batch]
         assert got == batch
         assert [type(m) for m in got] == [type(m) for m in batch]
@@ -142,8 +148,8 @@ async def test_long_text_messages_packed_as_utf8(py, ws_url):
                 for text in sent:
                     await sock.send(text)
             async with asyncio.timeout(10):
-                while min(sock._transport.pending for sock in texts) < 50:
-                    await asyncio.sleep(0.01)
+                for sock in texts:
+                    await queued(sock._transport.js_state, 50)
             for i in range(50):
                 for sock, sent in texts.items():
                     assert await sock.recv() == sent[i], i
