@@ -9,10 +9,17 @@ rules (WHATWG WebSockets standard):
   ``WebSocket.close()`` does.
 - Every event is a browser task: it runs from ``loop.call_soon``, never inside
   a transport method, so ``on_event`` is never called re-entrantly.
-- ``on_event`` is called when the socket opens and when it closes, always;
-  when a message arrives only if a ``take()`` found nothing since the last
-  call (then the flag is cleared), like browser.js's ``waiting`` flag; a
-  ``take()`` that finds nothing after the close returns None.
+- ``on_event`` is called when the socket opens and when it closes, always; on
+  a heartbeat reply; when a message arrives only if a ``take()`` found nothing
+  since the last call (then the flag is cleared), like browser.js's
+  ``waiting`` flag, and then the message is handed over with the call
+  (``on_event(now, message)``, as browser.js does for a reader that keeps up)
+  unless ``hands_over`` is false (browser.js during a burst: the reader
+  ``take()``s it); a ``take()`` that finds nothing after the close returns None.
+- It holds every message it receives: the bounds on what is held
+  (``max_size``, ``max_queue``, drop-oldest) are browser.js's, unit-tested under
+  Node (tests/js/). ``set_limits`` is recorded in ``limits``; the test plays what
+  browser.js does at a bound with :meth:`fault_close` and :meth:`drop_oldest`.
 - A message that arrives while the state is not OPEN is dropped (the
   standard's "if ready state is not OPEN, return"). Messages already received
   stay takeable after the close.
@@ -26,7 +33,8 @@ rules (WHATWG WebSockets standard):
   :meth:`peer_close`.
 
 The test drives the "network" with :meth:`open`, :meth:`receive`,
-:meth:`peer_close`, :meth:`fail` and :meth:`drain`, then lets the browser
+:meth:`peer_close`, :meth:`fail`, :meth:`drain`, :meth:`fault_close` and
+:meth:`drop_oldest`, then lets the browser
 tasks run with ``await transport.flush()``.
 """
 
@@ -141,6 +149,8 @@ class FakeTransport:
         self.on_event: Callable[..., None] = _ignore
         #: Wake a waiting reader as browser.py does from a message event (on_event(True)).
         self.wakes_now = False
+        #: Hand the message that ends a wait over with the wake-up (else: take() it).
+        self.hands_over = True
         self._state = State.CONNECTING
         self._protocol = ""
         self._extensions = ""
@@ -150,7 +160,8 @@ class FakeTransport:
         self._waiting = False
         self._was_opened = False
         self._fault: ConnectionClosed | None = None
-        self._limits: tuple[int | None, int | None, int | None, bool] = (None, None, None, False)
+        #: What set_limits() was given: (max_size, max_messages, max_bytes, drop).
+        self.limits: tuple[int | None, int | None, int | None, bool] = (None, None, None, False)
         self._pong: Data | Callable[[Data], bool] | None = None
         self._dropped = 0
         self._received = 0
@@ -220,7 +231,7 @@ class FakeTransport:
     def set_limits(
         self, max_size: int | None, max_messages: int | None, max_bytes: int | None, drop: bool
     ) -> None:
-        self._limits = (max_size, max_messages, max_bytes, drop)
+        self.limits = (max_size, max_messages, max_bytes, drop)
 
     def set_pong(self, pong: Data | Callable[[Data], bool] | None) -> None:
         self._pong = pong
@@ -305,6 +316,25 @@ class FakeTransport:
         """The connection fails: an error, then close 1006, not clean (before or after open)."""
         self._task(self._closed, 1006, "", False)
 
+    def fault_close(self, fault: PayloadTooBig | QueueOverflow) -> None:
+        """browser.js closes the connection at a bound (in a browser task): 4009 and
+        reported 1009 for PayloadTooBig, 4008 and 1008 for QueueOverflow."""
+
+        def close() -> None:
+            if self._close_info is not None:
+                return
+            self._fault = fault
+            wire = "message too big" if isinstance(fault, PayloadTooBig) else "reader too slow"
+            self.close_calls.append((fault.code + 3000, wire))
+            self._finish(fault.code, fault.reason, False, fire=True)
+
+        self._task(close)
+
+    def drop_oldest(self, n: int) -> None:
+        """browser.js's drop-oldest policy drops the ``n`` oldest unread messages."""
+        del self._queue[:n]
+        self._dropped += n
+
     def drain(self, nbytes: int | None = None) -> None:
         """The browser puts ``nbytes`` (default: all) of its send buffer on the wire."""
         self._buffered = 0 if nbytes is None else max(0, self._buffered - nbytes)
@@ -357,37 +387,16 @@ class FakeTransport:
         if pong is not None and (pong(message) if callable(pong) else message == pong):
             self._pongs += 1
             self._latency = asyncio.get_running_loop().time() - self._ping_at
+            self._fire()
             return
-        max_size, max_messages, max_bytes, drop = self._limits
-        n = _size(message)
-        wire = len(message.encode("utf-8", "surrogatepass")) if isinstance(message, str) else n
-        if max_size is not None and wire > max_size:
-            self._fault = PayloadTooBig(wire, max_size)
-            self.close_calls.append((4009, "message too big"))
-            self._finish(1009, "message too big", False, fire=True)
-            return
-        held = sum(map(_size, self._queue)) if max_bytes is not None else 0
-        count_over = max_messages is not None and len(self._queue) + 1 > max_messages
-        if count_over or (max_bytes is not None and held + n > max_bytes):
-            if not drop:
-                self._fault = QueueOverflow((len(self._queue), held), (max_messages, max_bytes))
-                self.close_calls.append((4008, "reader too slow"))
-                self._finish(1008, "reader too slow", False, fire=True)
-                return
-            while self._queue and (
-                (max_messages is not None and len(self._queue) + 1 > max_messages)
-                or (max_bytes is not None and held + n > max_bytes)
-            ):
-                held -= _size(self._queue.pop(0))
-                self._dropped += 1
         self._queue.append(message)
         if self._waiting:
             self._waiting = False
-            if self.wakes_now:
-                self.events += 1
-                self.on_event(True)
+            self.events += 1
+            if self.hands_over:
+                self.on_event(self.wakes_now, self._queue.pop(0))
             else:
-                self._fire()
+                self.on_event(self.wakes_now)
 
     def _closing(self) -> None:
         if self._state is State.OPEN:

@@ -22,7 +22,7 @@ from websocket_streaming import (
     backoff,
     connect,
 )
-from websocket_streaming import client as client_module
+from websocket_streaming import retry as retry_module
 
 URL = "ws://fake.test/chat"
 
@@ -313,10 +313,10 @@ def sleeps(monkeypatch):
 
     monkeypatch.setattr(asyncio, "sleep", fake_sleep)
 
-    def fixed(*args):  # connect() passes its own (min_delay, max_delay, factor)
+    def fixed(*args):  # the Retry passes connect()'s (min_delay, max_delay, factor, jitter)
         return backoff(min_delay=1.0, max_delay=3.0, factor=2.0, jitter=lambda: 0.5)
 
-    monkeypatch.setattr(client_module, "backoff", fixed)
+    monkeypatch.setattr(retry_module, "backoff", fixed)
     return recorded
 
 

@@ -275,7 +275,7 @@ async def test_second_recv_racing_the_first_wake_up_raises_concurrency_error():
     await transport.flush()
     transport.receive("for the first")
     await real_sleep(0)  # the message event ran and woke the first, which has not resumed
-    assert transport.pending == 1 and not first.done()
+    assert transport.pending == 0 and not first.done()  # handed over with the wake-up
     with pytest.raises(ConcurrencyError):
         await ws.recv()
     assert await first == "for the first"
@@ -585,7 +585,7 @@ async def test_connect_failure_before_any_close_info_is_reported_as_1006():
     ws = WebSocketStream(URL, transport)
     transport._state = State.CLOSED  # readyState CLOSED, the close event not yet seen
     with pytest.raises(ConnectionFailed) as info:
-        await ws._wait_open()
+        await ws.wait_open()
     assert str(info.value) == (
         f"could not connect to {URL}: the browser closed the connection with "
         "1006 (abnormal closure) before it opened "

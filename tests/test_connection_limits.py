@@ -21,40 +21,63 @@ from websocket_streaming.connection import (
 )
 
 # -- limits ----------------------------------------------------------------------------------
+# Where each bound falls (max_size, max_queue, max_queue_bytes, drop-oldest) is browser.js's
+# policy, unit-tested under Node (tests/js/) and in real browsers (test_limits.py). Here:
+# what the stream hands the transport, and how it reports what the transport did.
 
 
 @pytest.mark.parametrize(
-    ("big", "size"), [(b"x" * 11, 11), ("é" * 6, 12)], ids=["binary", "text-utf8"]
+    ("options", "limits"),
+    [
+        ({}, (DEFAULT_MAX_SIZE, None, DEFAULT_MAX_QUEUE_BYTES, False)),
+        (
+            {
+                "max_size": None,
+                "max_queue": 3,
+                "max_queue_bytes": None,
+                "on_overflow": "drop-oldest",
+            },
+            (None, 3, None, True),
+        ),
+        ({"max_size": 10, "max_queue_bytes": 10}, (10, None, 10, False)),
+    ],
 )
 @async_test
-async def test_message_over_max_size_closes_with_payload_too_big(big, size):
-    """A message one byte over max_size: the earlier ones, then PayloadTooBig; 1009."""
+async def test_the_stream_hands_its_bounds_to_the_transport(options, limits):
+    """max_size, max_queue, max_queue_bytes and on_overflow reach the transport's set_limits."""
+    _, transport = await open_stream(**options)
+    assert transport.limits == limits
+
+
+@async_test
+async def test_payload_too_big_after_the_messages_before_it(caplog):
+    """The transport closed for a message over max_size: the earlier ones, then PayloadTooBig
+    (1009), logged once as a warning."""
     ws, transport = await open_stream(max_size=10)
-    transport.receive("a", b"x" * 10, big, "after")
+    transport.receive("a", b"x" * 10)
+    transport.fault_close(PayloadTooBig(11, 10))
     await transport.flush()
     assert [await ws.recv(), await ws.recv()] == ["a", b"x" * 10]
     with pytest.raises(PayloadTooBig) as info:
         await ws.recv()
-    assert (info.value.size, info.value.max_size) == (size, 10)
-    assert info.value.code == 1009
+    assert (info.value.size, info.value.max_size, info.value.code) == (11, 10, 1009)
     assert (ws.close_code, ws.state) == (1009, State.CLOSED)
-    assert ws.close_reason == f"message of {size} bytes is over max_size=10"
+    assert ws.close_reason == "message of 11 bytes is over max_size=10"
     assert transport.close_calls == [(4009, "message too big")]
+    warnings = [r for r in caplog.records if r.name == "websocket_streaming"]
+    assert [r.levelname for r in warnings] == ["WARNING"]
+    assert warnings[0].getMessage() == (
+        f"closed the connection to {URL}: message of 11 bytes is over max_size=10"
+    )
 
 
 @async_test
-async def test_max_size_none_has_no_limit():
-    """max_size=None lets a message of any size through."""
-    ws, transport = await open_stream(max_size=None)
-    transport.receive(b"x" * (1 << 20))
-    assert len(await ws.recv()) == 1 << 20
-
-
-@async_test
-async def test_queue_overflow_close_after_the_messages_that_fit():
-    """on_overflow="close": the messages that fit, then QueueOverflow; close_code 1008."""
+async def test_queue_overflow_after_the_messages_that_fit():
+    """The transport closed for unread data over max_queue: the messages held, then
+    QueueOverflow with its figures; close_code 1008."""
     ws, transport = await open_stream(max_queue=3)
-    transport.receive("m0", "m1", "m2", "m3", "m4")
+    transport.receive("m0", "m1", "m2")
+    transport.fault_close(QueueOverflow((3, 6), (3, DEFAULT_MAX_QUEUE_BYTES)))
     await transport.flush()
     assert [await ws.recv() for _ in range(3)] == ["m0", "m1", "m2"]
     with pytest.raises(QueueOverflow) as info:
@@ -66,49 +89,29 @@ async def test_queue_overflow_close_after_the_messages_that_fit():
 
 
 @async_test
-async def test_queue_overflow_by_bytes():
-    """max_queue_bytes bounds the unread bytes the same way."""
-    ws, transport = await open_stream(max_queue_bytes=10)
-    transport.receive(b"12345", b"67890", b"x")
-    await transport.flush()
-    assert [await ws.recv(), await ws.recv()] == [b"12345", b"67890"]
-    with pytest.raises(QueueOverflow) as info:
-        await ws.recv()
-    assert (info.value.size, info.value.limit) == ((2, 10), (None, 10))
+async def test_max_size_none_has_no_limit():
+    """max_size=None lets a message of any size through."""
+    ws, transport = await open_stream(max_size=None)
+    transport.receive(b"x" * (1 << 20))
+    assert len(await ws.recv()) == 1 << 20
 
 
 @async_test
-async def test_reading_keeps_the_queue_under_max_queue():
-    """A reader that keeps up never overflows, however many messages pass."""
-    ws, transport = await open_stream(max_queue=2)
-    for i in range(100):
-        transport.receive(f"m{i}")
-        assert await ws.recv() == f"m{i}"
-    assert ws.state is State.OPEN
-
-
-@async_test
-async def test_drop_oldest_keeps_the_newest_in_order():
-    """on_overflow="drop-oldest": the oldest unread are dropped and counted; newest kept in order."""
+async def test_drop_oldest_drops_are_counted_and_logged(caplog):
+    """Messages the transport dropped (drop-oldest) are counted in ``dropped`` and logged
+    once per batch that finds new drops; the newest are read in order."""
+    caplog.set_level("WARNING", logger="websocket_streaming")
     ws, transport = await open_stream(max_queue=3, on_overflow="drop-oldest")
     transport.receive(*(f"m{i}" for i in range(10)))
     await transport.flush()
+    transport.drop_oldest(7)
     assert ws.dropped == 7
     assert [await ws.recv() for _ in range(3)] == ["m7", "m8", "m9"]
-    assert ws.state is State.OPEN
     transport.receive("m10")
     assert await ws.recv() == "m10"
     assert ws.dropped == 7
-
-
-@async_test
-async def test_drop_oldest_by_bytes():
-    """drop-oldest with max_queue_bytes drops just enough old messages for the new one."""
-    ws, transport = await open_stream(max_queue_bytes=10, on_overflow="drop-oldest")
-    transport.receive(b"aaaa", b"bbbb", b"cc", b"dddddd")
-    await transport.flush()
-    assert ws.dropped == 2
-    assert [await ws.recv(), await ws.recv()] == [b"cc", b"dddddd"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "websocket_streaming"]
+    assert logged == [f"dropped 7 unread messages from {URL} (on_overflow='drop-oldest'; 7 in all)"]
 
 
 @async_test

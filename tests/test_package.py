@@ -150,7 +150,7 @@ class _Index:
                         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                             self.methods[node.name, item.name] = item
         names = [name for _, name in self.methods]
-        # A private method called on another object (ws._wait_open()) is found by its name.
+        # A private method called on another object (ws.wait_open()) is found by its name.
         self.private = {
             name: node
             for (_, name), node in self.methods.items()

@@ -78,7 +78,10 @@ def start(
     (each delay is exactly min(max_delay, min_delay * factor ** n)), and its events."""
     opener = connect(url, reconnect=True, transport_factory=factory, **options)
     stream = ReconnectingStream(
-        opener._open, lifecycle=opener.lifecycle, jitter=lambda: 0.5, **opener.reconnect_options
+        opener.open_connection,
+        lifecycle=opener.lifecycle,
+        jitter=lambda: 0.5,
+        **opener.reconnect_options,
     )
     return stream, Recorder(stream)
 
@@ -200,6 +203,8 @@ async def test_dropped_counts_over_every_connection():
     stream, recorder = start(factory, max_queue=1, on_overflow="drop-oldest", min_delay=5.0)
     await recorder.wait("open")
     factory.transports[0].receive("a", "b", "c")
+    await factory.transports[0].flush()
+    factory.transports[0].drop_oldest(2)  # as browser.js does with max_queue=1
     factory.transports[0].fail()
     await recorder.wait("reconnecting")
     assert stream.dropped == 2
@@ -209,7 +214,9 @@ async def test_dropped_counts_over_every_connection():
     assert stream.dropped == 2
     await recorder.wait("open", 2)
     factory.transports[1].receive("d", "e")
-    assert await waiting == "e"
+    await factory.transports[1].flush()
+    factory.transports[1].drop_oldest(1)
+    assert await waiting == "d"  # handed over to the waiting reader before "e" came
     assert stream.dropped == 3
 
 

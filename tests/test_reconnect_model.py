@@ -79,7 +79,7 @@ class ReconnectModel(RuleBasedStateMachine):
         options = dict(opener.reconnect_options, min_delay=1.0, max_delay=4.0, factor=2.0)
         options.update(max_retries=MAX_RETRIES, send_queue=SEND_QUEUE)
         options.update(send_queue_bytes=SEND_QUEUE_BYTES)
-        stream = ReconnectingStream(opener._open, jitter=lambda: 0.5, **options)
+        stream = ReconnectingStream(opener.open_connection, jitter=lambda: 0.5, **options)
         stream.add_listener(self._on_event)
         await self.wait_event("open")
         return stream

@@ -148,20 +148,19 @@ class BrowserTransport:
         self._js_send_view: Any = self._js.sendBinary
         self._js_send_outbox: Any = self._js.sendOutbox
         self._outbox = bytearray()  # made on the first binary send, grown up to SEND_COPY_MAX
-        self._handed: list[Data] = []  # messages handed over with a wake-up, not yet taken
         self._close_info: tuple[int, str, bool] | None = None
         self._limits: tuple[int | None, int | None] = (None, None)
 
     def _wake(self, now: bool = False, message: Any = None, utf8: bool = False) -> None:
         # `message`: the one a waiting reader gets with its wake-up (browser.js removed it
-        # from its queue), so that resuming it costs no further call into JS; `utf8`: a
-        # long text, as UTF-8 bytes (see TEXT_PACK_MIN).
-        if message is not None:
-            if utf8:
-                self._handed.append(str(message.to_bytes(), "utf-8"))
-            else:
-                self._handed.append(message if type(message) is str else message.to_bytes())
-        self.on_event(now)
+        # from its queue), handed to on_event so that resuming the reader costs no further
+        # call into JS; `utf8`: a long text, as UTF-8 bytes (see TEXT_PACK_MIN).
+        if message is None:
+            self.on_event(now)
+        elif utf8:
+            self.on_event(now, str(message.to_bytes(), "utf-8"))
+        else:
+            self.on_event(now, message if type(message) is str else message.to_bytes())
 
     @property
     def state(self) -> State:
@@ -204,7 +203,7 @@ class BrowserTransport:
 
     @property
     def pending(self) -> int:
-        return len(self._handed) + int(self._js.size)
+        return int(self._js.size)
 
     @property
     def dropped(self) -> int:
@@ -262,9 +261,6 @@ class BrowserTransport:
         cost less than one FFI crossing per message. Text of TEXT_PACK_MIN characters
         or more comes the same way as UTF-8, and is decoded once. None waiting: ``[]`` and the
         next message wakes the reader, or None once closed (one call either way)."""
-        if self._handed:  # older than any message still in JS
-            handed, self._handed = self._handed, []
-            return handed
         got = self._js_take(max_messages, max_bytes)
         if got is None:  # JS undefined: nothing yet, the next message wakes the reader
             return []

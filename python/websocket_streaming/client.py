@@ -21,7 +21,6 @@ from .connection import (
 from .exceptions import WebSocketError
 from .protocol import (
     Heartbeat,
-    backoff,
     check_backoff,
     check_count,
     check_seconds,
@@ -30,6 +29,7 @@ from .protocol import (
     timer_delay,
 )
 from .reconnect import Lifecycle, ReconnectingStream, StateEvent
+from .retry import Retry, logger
 from .transport import Transport
 
 __all__ = ["Closable", "Opener", "TransportFactory", "connect"]
@@ -269,8 +269,26 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
             return None  # no browser: the first attempt raises WebSocketError (see _factory)
         return page_lifecycle()
 
-    async def _open(self) -> WebSocketStream:
-        """Open one connection, with ``open_timeout``."""
+    def retry(self) -> Retry:
+        """A fresh :class:`~websocket_streaming.retry.Retry` with this opener's policy
+        (``process_exception``), backoff and ``max_retries``."""
+        min_delay, max_delay, factor = self.backoff
+        return Retry(
+            self.process_exception,
+            min_delay=min_delay,
+            max_delay=max_delay,
+            factor=factor,
+            max_retries=self.reconnect_options["max_retries"],
+        )
+
+    async def open_connection(self) -> WebSocketStream:
+        """Open one connection (one attempt, within ``open_timeout``), whatever ``reconnect``.
+
+        Canceling it drops the half-open socket.
+
+        Raises:
+            InvalidURI, WebSocketError, ConnectionFailed, TimeoutError: as ``connect``.
+        """
         url = await self._url()
         transport = self._factory()(url, self.subprotocols)
         try:
@@ -280,9 +298,10 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
             raise
         try:
             async with asyncio.timeout(timer_delay(self.open_timeout)):
-                await ws._wait_open()
+                await ws.wait_open()
         except TimeoutError:
             ws.abort()
+            logger.info("timed out after %s s connecting to %s", self.open_timeout, url)
             raise TimeoutError(
                 f"timed out after {self.open_timeout} s connecting to {url}"
             ) from None
@@ -291,11 +310,17 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
             raise
         return ws
 
+    def start_reconnecting(self) -> ReconnectingStream:
+        """Start a :class:`ReconnectingStream` with this opener's options and return it at
+        once, before its first connection opens (``await connect(url, reconnect=True)``
+        waits for that)."""
+        return ReconnectingStream(
+            self.open_connection, lifecycle=self._lifecycle(), **self.reconnect_options
+        )
+
     async def _open_reconnecting(self) -> ReconnectingStream:
         """Start a ReconnectingStream and wait for its first connection (or its end)."""
-        stream = ReconnectingStream(
-            self._open, lifecycle=self._lifecycle(), **self.reconnect_options
-        )
+        stream = self.start_reconnecting()
         async for event in stream.events():
             if event.type == "open":
                 break
@@ -307,7 +332,7 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
     async def _create(self) -> WebSocketStream | ReconnectingStream:
         if self.reconnect:
             return await self._open_reconnecting()
-        return await self._open()
+        return await self.open_connection()
 
     async def __aiter__(self) -> AsyncIterator[WebSocketStream]:
         """Yield a fresh connection each time the previous one is done with.
@@ -339,21 +364,15 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
         """
         if self.reconnect:
             raise TypeError("async for ws in connect(...) reconnects already: drop reconnect=True")
-        delays = None
-        failures = 0
-        max_retries = self.reconnect_options["max_retries"]
+        retry = self.retry()
         while True:
             try:
-                ws = await self._open()
-                delays, failures = None, 0
+                ws = await self.open_connection()
+                retry.succeeded()
                 async with ws:
                     yield ws
             except Exception as exc:
-                if not self.process_exception(exc):
+                delay = retry.failed(exc)
+                if delay is None:
                     raise
-                failures += 1
-                if max_retries is not None and failures > max_retries:
-                    raise
-                if delays is None:
-                    delays = backoff(*self.backoff)
-                await asyncio.sleep(next(delays))
+                await asyncio.sleep(delay)

@@ -22,7 +22,6 @@ from collections.abc import (
     Callable,
     Generator,
     Iterable,
-    Iterator,
     Mapping,
     Sequence,
 )
@@ -38,6 +37,7 @@ from .exceptions import (
     ConnectionClosedError,
 )
 from .protocol import Heartbeat, State, backoff
+from .retry import Retry
 from .transport import Data
 
 __all__ = [
@@ -545,25 +545,31 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
                 None for (by default anything but OSError and TimeoutError), or
                 the exception it returns instead.
         """
-        delays: Iterator[float] | None = None
+        retry = Retry(self._retry_policy, delays=self.reconnect_delays)
         while True:
             try:
                 async with self as websocket:
+                    retry.succeeded()
                     yield websocket
             except Exception as exc:
-                try:
-                    new_exc = self.process_exception(exc)
-                except Exception as raised:
-                    new_exc = raised
-                if new_exc is exc:
+                delay = retry.failed(exc)
+                if delay is None:
                     raise
-                if new_exc is not None:
-                    raise new_exc from exc
-                if delays is None:
-                    delays = self.reconnect_delays()
-                await asyncio.sleep(next(delays))
-            else:
-                delays = None
+                await asyncio.sleep(delay)
+
+    def _retry_policy(self, exc: BaseException) -> bool:
+        """``process_exception`` as the core's policy: None retries; ``exc`` itself is
+        raised; another exception is raised from ``exc``."""
+        assert isinstance(exc, Exception)
+        try:
+            new_exc = self.process_exception(exc)
+        except Exception as raised:
+            new_exc = raised
+        if new_exc is None:
+            return True
+        if new_exc is exc:
+            return False
+        raise new_exc from exc
 
 
 def _heartbeat(heartbeat: Any, interval: Any, timeout: Any) -> Heartbeat | None:

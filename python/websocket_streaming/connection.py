@@ -17,6 +17,7 @@ from .exceptions import (
     ConnectionClosed,
     ConnectionClosedOK,
     ConnectionFailed,
+    WebSocketError,
     describe_close,
 )
 from .protocol import (
@@ -29,6 +30,7 @@ from .protocol import (
     closed_exception,
     timer_delay,
 )
+from .retry import logger
 from .transport import Data, Transport
 from .waiter import Waiter
 
@@ -161,6 +163,9 @@ class WebSocketStream:
         self._close_sent: tuple[int, str] | None = None
         self._keepalive: asyncio.Task[None] | None = None
         self._ping_now: asyncio.Event | None = None
+        self._pong_waiters: list[asyncio.Future[None]] = []
+        self._drops = (on_overflow == "drop-oldest", 0)  # (dropping, drops logged so far)
+        self._close_logged = False
         transport.on_event = self._on_event
         transport.set_limits(max_size, max_queue, max_queue_bytes, on_overflow == "drop-oldest")
         if heartbeat is not None:
@@ -211,6 +216,17 @@ class WebSocketStream:
         return None if info is None else info[1]
 
     @property
+    def transport(self) -> Transport:
+        """The :class:`~websocket_streaming.Transport` this stream runs on (a
+        ``BrowserTransport`` in a browser; the JS facade reads its JS state)."""
+        return self._transport
+
+    @property
+    def write_limit(self) -> int:
+        """Bytes waiting in the browser's send buffer above which ``send()`` waits."""
+        return self._write_limit
+
+    @property
     def buffered_amount(self) -> int:
         """Bytes passed to ``send()`` that the browser has not yet put on the wire."""
         return self._transport.buffered_amount
@@ -254,7 +270,7 @@ class WebSocketStream:
             ConcurrencyError: another coroutine is already waiting in ``recv()``.
         """
         messages = self._messages
-        if not messages:
+        if not messages or self._recv_busy:  # busy: a message handed to the waiting reader
             await self.wait_message()
         return messages.popleft()
 
@@ -265,13 +281,13 @@ class WebSocketStream:
             ConnectionClosedOK / ConnectionClosedError: as for ``recv()``.
             ConcurrencyError: another coroutine is already waiting for a message.
         """
-        messages = self._messages
-        if messages:
-            return
         if self._recv_busy:
             raise ConcurrencyError(
                 "cannot wait for a message while another coroutine is already waiting for one"
             )
+        messages = self._messages
+        if messages:
+            return
         self._recv_busy = True
         try:
             while True:  # one call: a batch of the backlog, or else a wake-up asked for
@@ -280,6 +296,8 @@ class WebSocketStream:
                     raise self.closed_exception()
                 if batch:
                     messages.extend(batch)
+                    if self._drops[0]:
+                        self._log_drops()
                     return
                 waiter = Waiter(asyncio.get_running_loop())
                 self._recv_waiter = waiter
@@ -287,8 +305,21 @@ class WebSocketStream:
                     await waiter
                 finally:
                     self._recv_waiter = None
+                if messages:  # handed over with the wake-up (see Transport)
+                    return
         finally:
             self._recv_busy = False
+
+    def _log_drops(self) -> None:
+        dropped = self._transport.dropped
+        if dropped != self._drops[1]:
+            logger.warning(
+                "dropped %d unread messages from %s (on_overflow='drop-oldest'; %d in all)",
+                dropped - self._drops[1],
+                self._url,
+                dropped,
+            )
+            self._drops = (True, dropped)
 
     def closed_exception(self) -> ConnectionClosed:
         """The exception that reports how this connection closed (it must be closed)."""
@@ -348,7 +379,7 @@ class WebSocketStream:
             self._check_writable()  # raises: not open
             raise closed_exception(1006, "the connection is not open", False)
         if buffered > self._write_limit:
-            await self._drain()
+            await self.drain()
 
     def _check_writable(self) -> None:
         if self._transport.close_info is not None:
@@ -361,13 +392,20 @@ class WebSocketStream:
             raise closed_exception(*self._close_sent, True)
         raise closed_exception(1006, "the connection is closing", False)
 
-    async def _drain(self) -> None:
+    async def drain(self) -> None:
+        """Wait until at most ``write_limit`` bytes wait in the browser's send buffer
+        (``send()`` does this after each message; call it after sending by other means,
+        as the JS facade does).
+
+        Raises:
+            ConnectionClosed: the connection closed while waiting (what was still
+                buffered may not have been sent), or is closing or closed.
+        """
         # Browsers fire no event when bufferedAmount falls, so poll it. Pyodide
         # runs delays of 2 ms or less as message-channel tasks, which can starve
         # the browser's network tasks: poll with a real timer. Resume as soon as
-        # the buffer is back under the limit (not half of it): the browser's
-        # buffer then never runs dry between two polls (Firefox and WebKit sent
-        # 64 KiB messages at 0.80x raw JS with the half, 0.85-0.96x without).
+        # the buffer is back under the limit, not half of it, so that it never
+        # runs dry between two polls.
         while self._transport.buffered_amount > self._write_limit:
             self._check_writable()  # closed while waiting: what is buffered is lost
             await asyncio.sleep(0.005)
@@ -414,6 +452,7 @@ class WebSocketStream:
     def _abandon(self, reason: str) -> None:
         """Report the connection closed (1006, ``reason``) now and wake every waiter."""
         if self._transport.close_info is None:
+            logger.warning("dropping the connection to %s: %s", self._url, reason)
             self.abort()
             self._transport.abandon(reason)
         self._on_event()
@@ -431,6 +470,35 @@ class WebSocketStream:
 
     # -- keepalive ------------------------------------------------------------
 
+    async def ping(self) -> float:
+        """Send the heartbeat's ping now and wait for its reply; return the round trip
+        in seconds.
+
+        A page cannot send WebSocket ping frames, so this is the application-level
+        ping of the ``heartbeat`` option: the server must answer it. No reply
+        within the heartbeat's timeout drops the connection, as the heartbeat does.
+
+        Raises:
+            WebSocketError: the connection has no ``heartbeat``.
+            ConnectionClosed: the connection is not open, or closed before the reply.
+        """
+        if self._heartbeat is None:
+            raise WebSocketError(
+                "ping() needs a heartbeat: a page cannot send WebSocket ping frames; "
+                "connect(..., heartbeat=Heartbeat(interval, ping=..., pong=...))"
+            )
+        self._check_writable()
+        transport = self._transport
+        before = transport.pongs
+        self.check_alive()
+        while transport.pongs == before:
+            if transport.close_info is not None:
+                raise self.closed_exception()
+            waiter = asyncio.get_running_loop().create_future()
+            self._pong_waiters.append(waiter)
+            await waiter  # woken by _on_event: a reply, or the close
+        return self.latency
+
     def check_alive(self) -> None:
         """Send a heartbeat ping now, without waiting for the interval (the page was
         hidden, its timers throttled). Does nothing without a heartbeat."""
@@ -442,7 +510,7 @@ class WebSocketStream:
         sends nothing for ``idle_timeout`` seconds: the connection is dropped."""
         heartbeat, idle = self._heartbeat, self._idle_timeout
         loop = asyncio.get_running_loop()
-        self._ping_now = asyncio.Event()
+        assert self._ping_now is not None  # made by _start_keepalive, so check_alive() works early
         transport = self._transport
         next_ping = loop.time() + heartbeat.interval if heartbeat else None
         pinged: tuple[float, int] | None = None  # (deadline, pongs at the ping)
@@ -480,6 +548,7 @@ class WebSocketStream:
 
     def _start_keepalive(self) -> None:
         if (self._heartbeat or self._idle_timeout) and self._keepalive is None:
+            self._ping_now = asyncio.Event()
             self._keepalive = asyncio.get_running_loop().create_task(self._run_keepalive())
 
     # -- internals ------------------------------------------------------------
@@ -495,7 +564,7 @@ class WebSocketStream:
                 if waiter in self._state_waiters:
                     self._state_waiters.remove(waiter)
 
-    async def _wait_open(self) -> None:
+    async def wait_open(self) -> None:
         """Wait for the handshake to finish, then start the heartbeat, if any.
 
         The open, message and close events may all run before this coroutine
@@ -518,10 +587,21 @@ class WebSocketStream:
             "browsers do not say which)"
         )
 
-    def _on_event(self, now: bool = False) -> None:
-        """Called by the transport when the socket opened, closed or got a message;
-        ``now``: from a browser event with nothing else running, so a waiting reader
-        resumes inside this call (see waiter.py)."""
+    def _on_event(self, now: bool = False, message: Data | None = None) -> None:
+        """The transport's ``on_event`` (see :class:`~websocket_streaming.Transport`): the
+        socket opened or closed, a heartbeat reply came, or a message came for a waiting
+        reader, handed over with the call (``message``) or left to ``take()``. ``now``:
+        from a browser event with nothing else running, so a waiting reader resumes
+        inside this call (see waiter.py)."""
+        if message is not None:  # the fast path: the socket is open, nothing else to see
+            self._messages.append(message)  # older than any message still in the transport
+            reader = self._recv_waiter
+            if reader is not None and not reader.done():
+                if now:
+                    reader.wake_now()
+                else:
+                    reader.set_result(None)
+            return
         reader = self._recv_waiter
         if reader is not None and not reader.done():
             if now:
@@ -533,8 +613,24 @@ class WebSocketStream:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
-        if self._ping_now is not None and self._transport.close_info is not None:
-            self._ping_now.set()  # the keepalive loop ends
+        if self._pong_waiters:
+            waiters, self._pong_waiters = self._pong_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+        if self._transport.close_info is not None:
+            if self._ping_now is not None:
+                self._ping_now.set()  # the keepalive loop ends
+            if not self._close_logged:
+                self._log_close()
+
+    def _log_close(self) -> None:
+        self._close_logged = True
+        fault = self._transport.fault
+        if fault is not None:
+            logger.warning("closed the connection to %s: %s", self._url, fault.reason)
+        elif self._transport.opened:
+            logger.info("connection to %s closed: %s", self._url, self.closed_exception())
 
     def __repr__(self) -> str:
         return f"<WebSocketStream {self._url} {self.state.name}>"

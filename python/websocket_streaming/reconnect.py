@@ -27,7 +27,8 @@ from .exceptions import (
     ReconnectFailed,
     SendQueueFull,
 )
-from .protocol import State, backoff, check_backoff, check_close, timer_delay
+from .protocol import State, check_close, timer_delay
+from .retry import Retry
 from .transport import Data
 
 __all__ = ["Lifecycle", "ReconnectingStream", "StateEvent"]
@@ -121,11 +122,15 @@ class ReconnectingStream:
         on_event: Callable[[StateEvent], None] | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        check_backoff(min_delay, max_delay, factor)  # else the supervisor would fail later
         self._open_connection = open_connection
-        self._backoff = (min_delay, max_delay, factor, jitter)
-        self._max_retries = max_retries
-        self._should_retry = should_retry
+        self._retry = Retry(  # checks the options: else the supervisor would fail later
+            should_retry,
+            min_delay=min_delay,
+            max_delay=max_delay,
+            factor=factor,
+            max_retries=max_retries,
+            jitter=jitter,
+        )
         self._on_connect = on_connect
         self._max_queue = (send_queue, send_queue_bytes)
         self._lifecycle = lifecycle
@@ -377,14 +382,14 @@ class ReconnectingStream:
             await self._wake.wait()
 
     async def _supervise(self) -> None:
-        delays = None
-        attempt = 0  # attempts since the last open
+        retry = self._retry
         try:
             while True:
-                attempt += 1
+                attempt = retry.failures + 1  # attempts since the last open
                 self._attempt = attempt
                 self._state = State.CONNECTING
                 self._emit(StateEvent("connecting", attempt))
+                opened = False
                 try:
                     conn = await self._open_connection()
                 except Exception as exc:
@@ -394,30 +399,31 @@ class ReconnectingStream:
                     if self._closing:
                         return
                     if self._attempt == 0:  # it opened (_serve reset the count)
-                        delays, attempt = None, 0
+                        retry.succeeded()
+                        opened = True
                 self._state = State.CONNECTING
-                self._attempt = attempt + 1
                 if isinstance(failure, ConnectionClosed):
                     self._last_close = failure
                 try:
-                    retry = self._should_retry(failure)
+                    what = "connection closed" if opened else "connect failed"
+                    delay = retry.failed(failure, what, attempt=not opened)
                 except Exception as exc:  # a bug in the policy ends the stream, loudly
                     self._finish(exc)
                     return
-                if not retry:
-                    self._finish(failure)
+                self._attempt = retry.failures + 1
+                if delay is None:
+                    if retry.exhausted:
+                        final = ReconnectFailed(retry.failures, list(self._queue))
+                        final.__cause__ = failure
+                        self._finish(final)
+                    else:
+                        self._finish(failure)
                     return
-                if self._max_retries is not None and attempt > self._max_retries:
-                    final = ReconnectFailed(attempt, list(self._queue))
-                    final.__cause__ = failure
-                    self._finish(final)
-                    return
-                if delays is None:
-                    delays = backoff(*self._backoff)
-                delay = next(delays)
                 code = failure.code if isinstance(failure, ConnectionClosed) else None
                 reason = failure.reason if isinstance(failure, ConnectionClosed) else None
-                self._emit(StateEvent("reconnecting", attempt + 1, delay, code, reason, failure))
+                self._emit(
+                    StateEvent("reconnecting", retry.failures + 1, delay, code, reason, failure)
+                )
                 await self._sleep(delay)
         except asyncio.CancelledError:
             if not self._closing:

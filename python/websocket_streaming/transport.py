@@ -22,13 +22,26 @@ Data = str | bytes
 class Transport(Protocol):
     """What a WebSocketStream needs from the thing that really holds the socket.
 
-    The transport calls ``on_event()`` when the socket opens, when it closes,
-    and when a message arrives after a ``take()`` found none (once, then it
-    must be asked again). It never calls it re-entrantly from its own methods.
+    The transport calls ``on_event(now=False, message=None)`` when the socket
+    opens, when it closes, when a heartbeat reply arrives, and when a message
+    arrives after a ``take()`` found none (once, then it must be asked again).
+    It never calls it re-entrantly from its own methods.
+
+    A message reaches the reader in one of two ways:
+
+    - **handed over with the wake-up**: the message that ends a reader's wait is
+      removed from the transport and passed as ``message`` (``str`` or
+      ``bytes``), so resuming the reader costs no further call; it is older than
+      any message still in the transport. Browsers do this for the first
+      message after a wait, inside its event (``now=True``: nothing else runs,
+      so the reader may resume inside the call).
+    - **taken in a batch**: ``message`` is None and the reader calls ``take()``,
+      which returns every message waiting, oldest first. Browsers do this while
+      messages arrive back to back (one loop turn later, ``now=False``), so the
+      reader takes the burst in one call.
     """
 
-    #: ``on_event(now=False)``; ``now=True`` (a message, from a browser event with nothing
-    #: else running): a waiting reader may resume inside the call.
+    #: ``on_event(now=False, message=None)``: see the class docstring.
     on_event: Callable[..., None]
 
     @property
