@@ -496,8 +496,7 @@ class Connection {
    */
   async send(data) {
     checkMessage(data);
-    const ws = this.#state.ws;
-    if (ws.readyState !== 1) {
+    if (this.#state.send(data) < 0) {
       throw new ConnectionClosedError(
         "connection closed: the connection closed during onConnect",
         "ConnectionClosedError",
@@ -505,7 +504,6 @@ class Connection {
         "",
       );
     }
-    ws.send(data);
   }
 }
 
@@ -557,9 +555,13 @@ export class WebSocketStream extends EventTarget {
   #ready;
   #opened = deferred();
   #closed = deferred();
-  // The JS objects holding each connection's socket and queue, oldest first: recv()
-  // reads the first one until it is closed and drained, then drops it.
-  #states = [];
+  // The JS objects holding a connection's socket and queue (browser.js's state): recv()
+  // reads #reading until it is closed and drained, then takes the next connection in the
+  // order the Python core hands them out (ReconnectingStream.next_connection).
+  #reading = null;
+  #first = null; // without reconnect: the one connection, until the reader takes it
+  #rest = []; // with reconnect: the connections still unread when the stream ended
+  #seen = new Set(); // connections not yet read to their end (for `dropped`)
   #newest = null; // the last connection's state
   #live = null; // the state send() hands messages to directly (open, hook run, queue flushed)
   #final = null; // what recv() throws once every connection is drained: the end
@@ -644,10 +646,11 @@ export class WebSocketStream extends EventTarget {
     }
   }
 
-  // A new connection is open: its messages are read after those of the previous ones.
+  // A new connection is open: send() will use it; recv() reads it after the previous ones.
   #onConnection = (state) => {
-    this.#states.push(state);
+    this.#seen.add(state);
     this.#newest = state;
+    if (!this.#reconnect) this.#first = state;
     this.#wakeReader();
   };
 
@@ -697,7 +700,10 @@ export class WebSocketStream extends EventTarget {
     this.#final = error;
     this.#unwatch?.();
     if (this.#py !== null) {
-      if (this.#reconnect) this.#unsent = this.#bridge.js_unsent(this.#py);
+      if (this.#reconnect) {
+        this.#unsent = this.#bridge.js_unsent(this.#py);
+        this.#rest = Array.from(this.#bridge.js_unread_connections(this.#py));
+      }
       this.#py.destroy(); // nothing of Python is needed any more: the queues are JS
       this.#py = null;
     }
@@ -755,7 +761,7 @@ export class WebSocketStream extends EventTarget {
   /** Unread messages dropped so far by onOverflow "drop-oldest", over every connection. */
   get dropped() {
     let dropped = this.#dropped;
-    for (const state of this.#states) dropped += state.dropped;
+    for (const state of this.#seen) dropped += state.dropped;
     return dropped;
   }
 
@@ -780,18 +786,19 @@ export class WebSocketStream extends EventTarget {
     checkMessage(data);
     if (this.#live === null && !this.#reconnect) await this.opened;
     const live = this.#live;
-    if (live !== null && live.ws.readyState === 1 && !this.#closing) {
-      // The common case stays in JS: a call into Python only to wait for a drain.
-      live.ws.send(data);
-      if (live.ws.bufferedAmount > this.#writeLimit && this.#py !== null) {
+    // The common case stays in JS, through the socket's own send (browser.js: the one the
+    // core uses too; negative: not open, nothing sent): Python only to wait for a drain.
+    const buffered = live !== null && !this.#closing ? live.send(data) : -1;
+    if (buffered >= 0) {
+      if (buffered > this.#writeLimit && this.#py !== null) {
         await bridged(this.#bridge.js_drain(this.#py));
       }
       return true;
     }
     if (this.#py === null) await this.#ready.catch(() => {});
     if (this.#py === null) throw this.#final;
-    // Python decides: queue it (reconnect), or raise the ConnectionClosed send() raises.
-    return await bridged(this.#bridge.js_send(this.#py, this.#reconnect ? bytesOf(data) : data));
+    // The core's send() decides: queue it (reconnect), or raise ConnectionClosed.
+    return await bridged(this.#bridge.js_send(this.#py, bytesOf(data)));
   }
 
   /**
@@ -807,8 +814,8 @@ export class WebSocketStream extends EventTarget {
   recv() {
     // A message already here costs one resolved promise, not an async call's ticks; a
     // message awaited on an open connection, one promise settled by its message event.
-    const state = this.#states[0];
-    if (state !== undefined) {
+    const state = this.#reading;
+    if (state !== null) {
       if (state.size !== 0) return Promise.resolve(state.shift());
       if (state.closeInfo === undefined && !this.#waiting) return this.#notified(state, 0);
     }
@@ -866,8 +873,8 @@ export class WebSocketStream extends EventTarget {
     this.#waiting = true;
     try {
       while (true) {
-        const state = this.#states[0];
-        if (state !== undefined) {
+        const state = this.#reading;
+        if (state !== null) {
           if (state.size !== 0) return state.shift();
           if (state.closeInfo === undefined) {
             // Woken by the socket's own message or close handler: no trip through Python.
@@ -877,18 +884,42 @@ export class WebSocketStream extends EventTarget {
             continue;
           }
           // Closed and read to its end: on to the next connection, or the end.
-          this.#states.shift();
+          this.#reading = null;
+          this.#seen.delete(state);
           this.#dropped += state.dropped;
-          continue;
         }
-        if (this.#final !== null) throw this.#final;
-        await new Promise((resolve) => {
-          this.#wake = resolve;
-        });
+        this.#reading = await this.#nextConnection();
       }
     } finally {
       this.#waiting = false;
     }
+  }
+
+  // The next connection to read, or throws the end. With reconnect the core decides the
+  // order (one call per connection, never per message); once the stream has ended, the
+  // connections it had not handed out yet are read, then the end.
+  async #nextConnection() {
+    if (this.#reconnect) {
+      if (this.#py === null && this.#final === null) await this.#ready.catch(() => {});
+      if (this.#py !== null) {
+        try {
+          return await bridged(this.#bridge.js_next_connection(this.#py));
+        } catch (error) {
+          if (this.#rest.length === 0) throw this.#final ?? error;
+        }
+      }
+      if (this.#rest.length > 0) return this.#rest.shift();
+      throw this.#final;
+    }
+    while (this.#first === null && this.#final === null) {
+      await new Promise((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+    const first = this.#first;
+    if (first === null) throw this.#final;
+    this.#first = null;
+    return first;
   }
 
   /**
@@ -907,8 +938,8 @@ export class WebSocketStream extends EventTarget {
       return Promise.reject(error);
     }
     // Messages already here cost one resolved promise for the whole batch.
-    const state = this.#states[0];
-    if (state !== undefined) {
+    const state = this.#reading;
+    if (state !== null) {
       if (state.size !== 0) return Promise.resolve(this.#more([], max));
       if (state.closeInfo === undefined && !this.#waiting) return this.#notified(state, max);
     }
@@ -917,8 +948,8 @@ export class WebSocketStream extends EventTarget {
 
   /** `batch` and the messages queued after it, up to `max` in all. */
   #more(batch, max) {
-    const state = this.#states[0];
-    if (state !== undefined) {
+    const state = this.#reading;
+    if (state !== null) {
       for (let n = Math.min(state.size, max - batch.length); n > 0; n--) batch.push(state.shift());
     }
     return batch;

@@ -345,22 +345,7 @@ class ClientConnection:
             if self.stream.state is State.CLOSED:
                 raise self.stream.closed_exception()
             raise ConnectionClosedError(1006, "the connection is not open")
-        transport = self.stream._transport  # the reply count: no public counter yet
-        before = transport.pongs
-        for _ in range(10):  # the keepalive task, started at open, may not have run yet
-            if self.stream._ping_now is not None:
-                break
-            await asyncio.sleep(0)
-        self.stream.check_alive()
-        return asyncio.get_running_loop().create_task(self._pong(before))
-
-    async def _pong(self, before: int) -> float:
-        transport = self.stream._transport
-        while transport.pongs == before:
-            if self.stream.state is State.CLOSED:
-                raise self.stream.closed_exception()
-            await asyncio.sleep(0.01)
-        return self.stream.latency
+        return asyncio.get_running_loop().create_task(self.stream.ping())
 
     async def pong(self, data: str | bytes = b"") -> None:
         """Not possible in a browser: a page cannot send pong frames.

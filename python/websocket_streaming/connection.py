@@ -216,6 +216,13 @@ class WebSocketStream:
         return None if info is None else info[1]
 
     @property
+    def closed_cleanly(self) -> bool:
+        """Whether the connection closed with a closing handshake (False while open, and
+        when we closed it for a fault: a message over ``max_size``, a queue overflow)."""
+        info = self._transport.close_info
+        return info is not None and info[2] and self._transport.fault is None
+
+    @property
     def transport(self) -> Transport:
         """The :class:`~websocket_streaming.Transport` this stream runs on (a
         ``BrowserTransport`` in a browser; the JS facade reads its JS state)."""

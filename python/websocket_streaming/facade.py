@@ -40,9 +40,11 @@ from .reconnect import ReconnectingStream, StateEvent
 __all__ = [
     "js_close",
     "js_drain",
+    "js_next_connection",
     "js_open",
     "js_send",
     "js_state",
+    "js_unread_connections",
     "js_unsent",
     "js_wait_closed",
     "js_write_limit",
@@ -109,10 +111,11 @@ def _py(value: Any) -> Any:
     return value
 
 
-def _transport(stream: WebSocketStream) -> BrowserTransport:
-    transport = stream._transport
+def _js_state(stream: WebSocketStream) -> Any:
+    """The JS object holding the connection's socket and queue (see browser.js)."""
+    transport = stream.transport
     assert isinstance(transport, BrowserTransport)
-    return transport
+    return transport.js_state
 
 
 def _hook(js_hook: Any) -> Callable[[WebSocketStream], Any]:
@@ -121,7 +124,7 @@ def _hook(js_hook: Any) -> Callable[[WebSocketStream], Any]:
 
     async def on_connect(conn: WebSocketStream) -> None:
         try:
-            await js_hook(_transport(conn).js_state)
+            await js_hook(_js_state(conn))
         except JsException:
             if conn.state is not State.OPEN:  # dropped during the hook: retry, as a drop
                 raise ConnectionClosedError(
@@ -177,8 +180,8 @@ async def js_open(
     With ``reconnect`` in ``options``, returns the ReconnectingStream at once:
     ``on_event(type, attempt, delay, code, reason, error, flushed)`` is called on
     each of its StateEvents, and ``on_connection(state)`` with the JS state of each
-    connection as soon as it opens (JS then reads that connection's messages
-    itself, so the stream keeps no reference to it for its own ``recv()``).
+    connection as soon as it opens (JS sends on it; JS reads the connections in the
+    order :func:`js_next_connection` hands them out).
 
     ``signal`` (a JS AbortSignal, or None) aborting before the open cancels the
     attempt (the socket is dropped) and returns an AbortError; the ES module has
@@ -196,14 +199,12 @@ async def js_open(
         )
         if not opener.reconnect:
             try:
-                return await _abortable(opener._create(), signal)
+                return await _abortable(opener.open_connection(), signal)
             except asyncio.CancelledError:
                 return js_helpers().makeError("AbortError", "the signal aborted the opening")
         # Not `await opener`, which returns after the first open: the listeners must
         # see that connection's JS state and events from the start.
-        stream = ReconnectingStream(
-            opener._open, lifecycle=opener._lifecycle(), **opener.reconnect_options
-        )
+        stream = opener.start_reconnecting()
     except (WebSocketError, TimeoutError, TypeError, ValueError) as exc:
         return _js_error(exc)
 
@@ -214,8 +215,7 @@ async def js_open(
         )
 
     def follow(conn: WebSocketStream) -> None:
-        stream._readers.remove(conn)  # JS reads it; Python's recv() never will
-        on_connection(_transport(conn).js_state)
+        on_connection(_js_state(conn))
 
     stream.add_listener(forward)
     stream.connection_listeners.append(follow)
@@ -224,7 +224,22 @@ async def js_open(
 
 def js_state(stream: WebSocketStream) -> Any:
     """The JS object holding the socket and its queue: JS reads messages from it directly."""
-    return _transport(stream).js_state
+    return _js_state(stream)
+
+
+async def js_next_connection(stream: ReconnectingStream) -> Any:
+    """The JS state of the next connection to read (``ReconnectingStream.next_connection``),
+    or a JS Error for the stream's final exception."""
+    try:
+        return _js_state(await stream.next_connection())
+    except Exception as exc:
+        return _js_error(exc)
+
+
+def js_unread_connections(stream: ReconnectingStream) -> Any:
+    """The JS states of the connections not yet handed out, oldest first (the stream has
+    ended: JS reads them without Python)."""
+    return to_js([_js_state(conn) for conn in stream.unread_connections()])
 
 
 async def js_drain(stream: Stream) -> Any:
@@ -237,11 +252,11 @@ async def js_drain(stream: Stream) -> Any:
             live = stream.connection
             if live is not None:
                 try:
-                    await live._drain()
+                    await live.drain()
                 except ConnectionClosed:
                     pass
         else:
-            await stream._drain()
+            await stream.drain()
     except WebSocketError as exc:
         return _js_error(exc)
     return None
@@ -249,7 +264,7 @@ async def js_drain(stream: Stream) -> Any:
 
 def js_write_limit(stream: Stream) -> int:
     """The stream's write limit, for the facade's own check after each send."""
-    return stream._write_limit if isinstance(stream, WebSocketStream) else WRITE_LIMIT
+    return stream.write_limit if isinstance(stream, WebSocketStream) else WRITE_LIMIT
 
 
 def js_unsent(stream: ReconnectingStream) -> int:
@@ -258,28 +273,17 @@ def js_unsent(stream: ReconnectingStream) -> int:
 
 
 async def js_send(stream: Stream, data: Any) -> Any:
-    """Send a JS string, ArrayBuffer or view.
-
-    WebSocketStream: hands that JS object itself to the browser (nothing is
-    copied on our side), then waits for the send buffer to drain as ``send()``
-    does; returns True, or a JS Error for ConnectionClosed.
-
-    ReconnectingStream (the facade calls this when no connection is open):
-    ``ReconnectingStream.send`` with a ``str``, or ``bytes`` copied once from the
-    Uint8Array JS passes; returns True (sent) or False (queued), or a JS Error
-    for SendQueueFull or ConnectionClosed.
-    """
+    """Send a JS string or Uint8Array with the stream's own ``send()``: the facade sends
+    on an open connection by itself (through the socket's JS state, as the core does) and
+    calls this only when it could not, so that the core decides: queue it (a
+    reconnecting stream: returns False; True if it went out), or raise. The bytes are
+    copied once. Returns True or False, or a JS Error for SendQueueFull or
+    ConnectionClosed."""
     try:
-        if isinstance(stream, ReconnectingStream):
-            return await stream.send(data if isinstance(data, str) else data.to_bytes())
-        stream._check_writable()
-        transport = _transport(stream)
-        transport._ws.send(data)
-        if transport.buffered_amount > stream._write_limit:
-            await stream._drain()
+        sent = await stream.send(data if isinstance(data, str) else data.to_bytes())
     except WebSocketError as exc:
         return _js_error(exc)
-    return True
+    return True if sent is None else sent  # WebSocketStream.send returns None once sent
 
 
 async def js_close(stream: Stream, code: int, reason: str) -> Any:
@@ -297,7 +301,6 @@ async def js_wait_closed(stream: WebSocketStream) -> Any:
     (ConnectionClosedOK, ConnectionClosedError, PayloadTooBig, QueueOverflow), with
     ``wasClean``: whether a closing handshake took place."""
     await stream.wait_closed()
-    info = _transport(stream).close_info or (1006, "", False)
     error = _js_error(stream.closed_exception())
-    error.wasClean = info[2] and stream._transport.fault is None
+    error.wasClean = stream.closed_cleanly
     return error

@@ -136,7 +136,8 @@ class ReconnectingStream:
         self._lifecycle = lifecycle
         self._queue: deque[Data] = deque()
         self._queued_bytes = 0
-        self._readers: deque[WebSocketStream] = deque()  # connections still to be read
+        self._readers: deque[WebSocketStream] = deque()  # opened, not yet handed to a reader
+        self._reading: WebSocketStream | None = None  # the connection recv() reads
         self._live: WebSocketStream | None = None  # open, hook run, queue flushed
         self._final: BaseException | None = None
         self._last_close: ConnectionClosed | None = None
@@ -185,7 +186,8 @@ class ReconnectingStream:
     @property
     def dropped(self) -> int:
         """Unread messages dropped by ``on_overflow="drop-oldest"``, over every connection."""
-        return self._dropped_before + sum(c.dropped for c in self._readers)
+        reading = self._reading.dropped if self._reading is not None else 0
+        return self._dropped_before + reading + sum(c.dropped for c in self._readers)
 
     _dropped_before = 0
 
@@ -243,22 +245,43 @@ class ReconnectingStream:
         self._recv_busy = True
         try:
             while True:
-                if self._readers:
-                    conn = self._readers[0]
-                    try:
-                        return await conn.recv()
-                    except ConnectionClosed:
-                        if conn.state is not State.CLOSED:
-                            raise  # not the end of the connection: cannot happen; be loud
-                        self._readers.popleft()  # read to its end
-                        self._dropped_before += conn.dropped
-                        continue
-                if self._final is not None:
-                    raise self._final
-                self._changed.clear()
-                await self._changed.wait()
+                conn = self._reading
+                if conn is None:
+                    conn = self._reading = await self.next_connection()
+                try:
+                    return await conn.recv()
+                except ConnectionClosed:
+                    if conn.state is not State.CLOSED:
+                        raise  # not the end of the connection: cannot happen; be loud
+                    self._reading = None  # read to its end
+                    self._dropped_before += conn.dropped
         finally:
             self._recv_busy = False
+
+    async def next_connection(self) -> WebSocketStream:
+        """The next connection to read, oldest first: each connection that opened is
+        handed out once, in order (``recv()`` reads them so; a reader of its own, such
+        as the JS facade's, takes them here). Waits until one opens.
+
+        Canceling it is safe: no connection is lost.
+
+        Raises:
+            ConnectionClosed / Exception: the stream's final exception (as ``recv()``),
+                once it has ended and every connection was handed out.
+        """
+        while not self._readers:
+            if self._final is not None:
+                raise self._final
+            self._changed.clear()
+            await self._changed.wait()
+        return self._readers.popleft()
+
+    def unread_connections(self) -> list[WebSocketStream]:
+        """Hand out every connection :meth:`next_connection` has not handed out yet, oldest
+        first, at once (a reader of its own takes them when the stream ends)."""
+        rest = list(self._readers)
+        self._readers.clear()
+        return rest
 
     def __aiter__(self) -> AsyncIterator[Data]:
         """Yield messages across reconnections; ends quietly after a clean final close.

@@ -117,7 +117,7 @@ class Waiter:
         the loop. Does nothing if already done. Raises nothing."""
         if self._done:
             return
-        running = events._get_running_loop()
+        running = events._get_running_loop()  # noqa: SLF001 - asyncio's own loop-entry API
         if (running is not None and running is not self._loop) or (
             running is not None and asyncio.current_task(running) is not None
         ):  # inside a task (or another loop): asyncio would refuse to enter ours
@@ -127,7 +127,7 @@ class Waiter:
         callbacks, self._callbacks = self._callbacks, []
         # Pyodide's loop stays set as the running loop between its callbacks; elsewhere
         # set it for the call, since asyncio enters a task only in its running loop.
-        events._set_running_loop(self._loop)
+        events._set_running_loop(self._loop)  # noqa: SLF001 - as above
         global _woken_inside
         _woken_inside += 1
         try:
@@ -143,7 +143,7 @@ class Waiter:
                         self._loop.call_soon(later, self, context=later_context)
                     return
         finally:
-            events._set_running_loop(running)
+            events._set_running_loop(running)  # noqa: SLF001 - as above
 
     def _finish(self) -> None:
         self._done = True
