@@ -20,7 +20,7 @@ import websocket_streaming
 PACKAGE_DIR = Path(websocket_streaming.__file__).parent
 ROOT = PACKAGE_DIR.parent.parent
 # browser.py imports `js` and runs only in Pyodide: the browser tests cover it.
-MODULES = ["client", "connection", "exceptions", "protocol", "reconnect", "transport"]
+MODULES = ["client", "connection", "exceptions", "options", "protocol", "reconnect", "transport"]
 
 
 def _module(name: str) -> ModuleType:
