@@ -155,10 +155,10 @@ OPTIONS: tuple[Option, ...] = (
            "Given every StateEvent from the start (the first attempt included)."),
     Option("lifecycle", "", "object", None, True, "reconnect",
            "The page's online/offline/visibility events.", none_means="the browser's"),
-    Option("backend", "backend", "choice", None, True, "open",
+    Option("backend", "backend", "choice", None, True, "connection",
            'The browser API under the connection: "classic" (WebSocket), "native" '
            "(Chromium's WebSocketStream: a slow reader makes the server wait) or \"auto\".",
-           choices=BACKENDS, none_means=DEFAULT_BACKEND),
+           choices=BACKENDS, none_means=f"\"{DEFAULT_BACKEND}\""),
     Option("transport_factory", "", "callable", None, True, "open",
            "What opens the socket (tests pass a fake).", none_means="the browser's"),
     # Heartbeat's fields (JS: heartbeat: {interval, timeout, ping, pong}).
