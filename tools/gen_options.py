@@ -85,8 +85,8 @@ def js_block() -> list[str]:
     rows = [js_row(option) for option in OPTIONS if option.js]
     low, high = CLOSE_CODE_RANGE
     return [
-        "// The options, from python/websocket_streaming/options.py (group: connection unless said);",
-        "// a dotted name is a key of the `reconnect` or `heartbeat` object.",
+        "// The options, from python/websocket_streaming/options.py (group: connection unless",
+        "// said); a dotted name is a key of the `reconnect` or `heartbeat` object.",
         "const OPTIONS = {",
         *rows,
         "};",
