@@ -104,7 +104,7 @@ _S, _C = "seconds", "count"
 #: Every option of ``connect()`` (keyword order), then the :class:`Heartbeat` fields.
 OPTIONS: tuple[Option, ...] = (
     Option("subprotocols", "protocols", "protocols", None, True, "open",
-           "Subprotocols to offer; the server chooses one (`subprotocol`, `opened`'s `protocol`).",
+           "Subprotocols to offer; the server picks one.",
            ts="string | string[]"),
     Option("open_timeout", "openTimeout", _S, 10.0, True, "open",
            "Seconds to wait for the opening handshake.", none_means="wait forever"),
@@ -114,8 +114,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("write_limit", "", _C, 8 << 20, False, "connection",
            "Bytes in the browser's send buffer above which send() waits for a drain."),
     Option("max_size", "maxSize", _C, 16 << 20, True, "connection",
-           "The largest message handed to the reader, in bytes (UTF-8 for text); a larger "
-           "one closes the connection: PayloadTooBig.", none_means="no limit"),
+           "The largest message, in bytes (UTF-8 for text); a larger one closes the "
+           "connection: PayloadTooBig.", none_means="no limit"),
     Option("max_queue", "maxQueue", _C, None, True, "connection",
            "Unread messages held for the reader.", none_means="no bound by count"),
     Option("max_queue_bytes", "maxQueueBytes", _C, 64 << 20, True, "connection",
@@ -128,7 +128,7 @@ OPTIONS: tuple[Option, ...] = (
            "An application-level ping the server answers.", none_means="none",
            ts="HeartbeatOptions"),
     Option("idle_timeout", "idleTimeout", _S, None, True, "connection",
-           "Seconds without any message after which the peer is declared dead and dropped.",
+           "Seconds without a message after which the peer is declared dead and dropped.",
            positive=True, none_means="no idle timeout"),
     Option("process_exception", "", "callable", Builtin("protocol.should_retry"), False,
            "reconnect", "The retry policy: given what ended a connection, True to retry."),
@@ -145,8 +145,8 @@ OPTIONS: tuple[Option, ...] = (
            "Failed attempts in a row after which to give up with ReconnectFailed.",
            js_in="reconnect", none_means="never"),
     Option("on_connect", "onConnect", "callable", None, True, "reconnect",
-           "Awaited on every (re)connection before the queue is flushed (re-authenticate, "
-           "re-subscribe).", ts="((connection: Connection) => void | Promise<void>)"),
+           "Awaited on every (re)connection before the queue is flushed (to re-subscribe).",
+           ts="((connection: Connection) => void | Promise<void>)"),
     Option("send_queue", "sendQueue", _C, 1000, False, "reconnect",
            "Messages queued by send() while disconnected (0: send() fails at once)."),
     Option("send_queue_bytes", "sendQueueBytes", _C, 1 << 20, False, "reconnect",
