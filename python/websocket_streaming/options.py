@@ -72,7 +72,9 @@ class Option:
     in ``reconnect: {...}``, ``js_in``, and the others need ``reconnect``) or "heartbeat"
     (a :class:`Heartbeat` field). ``positive``: 0 is refused too; ``none_means``: what
     None (JS null) means, said in messages and docs; ``minimum``: the least value;
-    ``not_below``: the option this one may not be below.
+    ``not_below``: the option this one may not be below; ``callable_ok``: a message that
+    may also be a callable; ``required``: no default (Heartbeat's interval); ``ts``: the
+    TypeScript type, where the kind does not say it.
     """
 
     name: str
@@ -182,7 +184,8 @@ HEARTBEAT_FIELDS = {option.name: option for option in OPTIONS if option.group ==
 
 
 class _Defaults:
-    """Every option's default by Python name (``DEFAULTS.max_size``); read-only."""
+    """Every option's default by Python name (``DEFAULTS.max_size``); an unknown name raises
+    AttributeError. ``process_exception``'s is a :class:`Builtin` naming ``should_retry``."""
 
     def __init__(self, options: Mapping[str, Option]) -> None:
         self.__dict__.update({name: option.default for name, option in options.items()})
