@@ -56,7 +56,7 @@ def literal(value: object) -> str:
 def js_row(option: Option) -> str:
     """One line of the JS table."""
     fields = [f"kind: {literal(option.kind)}"]
-    if option.group in ("open", "reconnect") and not option.js_in:
+    if option.group in ("open", "reconnect") and not option.js_in and option.kind != "flag":
         fields.append(f"group: {literal(option.group)}")
     if option.nullable:
         fields.append("nullable: true")
@@ -85,12 +85,11 @@ def js_block() -> list[str]:
     rows = [js_row(option) for option in OPTIONS if option.js]
     low, high = CLOSE_CODE_RANGE
     return [
-        "// The options, from python/websocket_streaming/options.py (group: connection unless",
-        "// said); a dotted name is a key of the `reconnect` or `heartbeat` object.",
+        "// From options.py (group: connection unless said); a.b is key b of the object a.",
         "const OPTIONS = {",
         *rows,
         "};",
-        "// A page may close with CLOSE_CODES[0] or a code in CLOSE_CODES[1]-CLOSE_CODES[2].",
+        "// A page may close with [0], or [1] to [2].",
         f"const CLOSE_CODES = [{CLOSE_CODE}, {low}, {high}];",
         f"const MAX_REASON_BYTES = {MAX_REASON_BYTES};",
     ]
@@ -126,7 +125,7 @@ def ts_member(option: Option) -> list[str]:
     if option.nullable and option.none_means:
         rules.append(f"null: {option.none_means}")
     if rules:
-        doc = f"{doc} ({'; '.join(rules)})"
+        doc = f"{doc.removesuffix('.')} ({'; '.join(rules)})."
     if not option.required:
         doc = f"{doc} @default {literal(option.default)}"
     optional = "" if option.required else "?"

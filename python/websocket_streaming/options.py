@@ -147,7 +147,8 @@ OPTIONS: tuple[Option, ...] = (
            "Failed attempts in a row after which to give up with ReconnectFailed.",
            js_in="reconnect", none_means="never"),
     Option("on_connect", "onConnect", "callable", None, True, "reconnect",
-           "Awaited on every (re)connection before the queue is flushed (to re-subscribe).",
+           "Awaited on every (re)connection before the queue is flushed (re-subscribe); "
+           "throwing ends the stream with that error.",
            ts="((connection: Connection) => void | Promise<void>)"),
     Option("send_queue", "sendQueue", _C, 1000, False, "reconnect",
            "Messages queued by send() while disconnected (0: send() fails at once)."),
@@ -158,8 +159,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("lifecycle", "", "object", None, True, "reconnect",
            "The page's online/offline/visibility events.", none_means="the browser's"),
     Option("backend", "backend", "choice", None, True, "connection",
-           'The browser API under the connection: "classic" (WebSocket), "native" '
-           "(Chromium's WebSocketStream: a slow reader makes the server wait) or \"auto\".",
+           '"classic" (WebSocket), "native" (Chromium\'s WebSocketStream: a slow reader makes '
+           'the server wait; fails where absent) or "auto" (native where available).',
            choices=BACKENDS, none_means=f"\"{DEFAULT_BACKEND}\""),
     Option("transport_factory", "", "callable", None, True, "open",
            "What opens the socket (tests pass a fake).", none_means="the browser's"),
@@ -172,9 +173,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("ping", "ping", "message", "ping", False, "heartbeat",
            "What to send.", js_in="heartbeat"),
     Option("pong", "pong", "message", "pong", False, "heartbeat",
-           "The reply: a message equal to it, or for which the function returns true; it "
-           "sets `latency` and is never returned by recv().", js_in="heartbeat",
-           callable_ok=True, ts="string | ArrayBuffer | Uint8Array | ((data: Message) => boolean)"),
+           "The reply: a message equal to it, or for which the function (called on each "
+           "message) returns true; it sets `latency` and is never returned by recv().",
+           js_in="heartbeat", callable_ok=True,
+           ts="string | ArrayBuffer | Uint8Array | ((data: Message) => boolean)"),
 )
 # fmt: on
 
