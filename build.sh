@@ -163,13 +163,15 @@ TSC_ARGS=(--strict --noEmit --target es2022 --module esnext --moduleResolution b
   tests/types/usage.ts)
 
 # Lint and type-check: ruff on everything, mypy --strict on the package, no import cycles in
-# the package, Biome (lint + format check) on the JavaScript, tsc on the .d.ts type test.
+# the package, the JS option table and .d.ts option types generated from options.py, Biome
+# (lint + format check) on the JavaScript, tsc on the .d.ts type test.
 check() {
-  say "ruff, mypy, import cycles, biome"
+  say "ruff, mypy, import cycles, generated options, biome"
   "$VENV/bin/ruff" check -q python tests tools demo
   "$VENV/bin/ruff" format -q --check python tests tools demo
   "$VENV/bin/mypy" --no-error-summary
   "$VENV/bin/python" tools/check_imports.py python/websocket_streaming
+  "$VENV/bin/python" tools/gen_options.py --check
   ensure_node_tools
   local js
   shopt -s nullglob globstar  # python/websocket_streaming/*.js may not exist yet

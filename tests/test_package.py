@@ -20,7 +20,16 @@ import websocket_streaming
 PACKAGE_DIR = Path(websocket_streaming.__file__).parent
 ROOT = PACKAGE_DIR.parent.parent
 # browser.py imports `js` and runs only in Pyodide: the browser tests cover it.
-MODULES = ["client", "connection", "exceptions", "protocol", "reconnect", "transport"]
+MODULES = [
+    "client",
+    "connection",
+    "exceptions",
+    "options",
+    "protocol",
+    "reconnect",
+    "retry",
+    "transport",
+]
 
 
 def _module(name: str) -> ModuleType:
@@ -150,11 +159,12 @@ class _Index:
                         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                             self.methods[node.name, item.name] = item
         names = [name for _, name in self.methods]
-        # A private method called on another object (ws.wait_open()) is found by its name.
-        self.private = {
+        # A method called on another object (ws.wait_open()) is found by its name, when
+        # only one class of the package has a method of that name.
+        self.unique = {
             name: node
             for (_, name), node in self.methods.items()
-            if name.startswith("_") and not name.startswith("__") and names.count(name) == 1
+            if not name.startswith("__") and names.count(name) == 1
         }
 
     def raises(self, node, cls: str | None, seen=None) -> set[str]:
@@ -191,8 +201,8 @@ class _Index:
                     if isinstance(owner, ast.Name) and owner.id == "self" and cls:
                         if (cls, func.attr) in self.methods:
                             found |= self.raises(self.methods[cls, func.attr], cls, seen)
-                    elif func.attr in self.private:
-                        target = self.private[func.attr]
+                    elif func.attr in self.unique:
+                        target = self.unique[func.attr]
                         owner_cls = next(c for (c, n), v in self.methods.items() if v is target)
                         found |= self.raises(target, owner_cls, seen)
         return found

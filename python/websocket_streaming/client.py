@@ -11,23 +11,10 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from . import connection
-from .connection import (
-    BACKENDS,
-    DEFAULT_MAX_QUEUE_BYTES,
-    DEFAULT_MAX_SIZE,
-    WebSocketStream,
-    _check_options,
-)
+from .connection import WebSocketStream
 from .exceptions import WebSocketError
-from .protocol import (
-    Heartbeat,
-    check_backoff,
-    check_count,
-    check_seconds,
-    check_uri,
-    should_retry,
-    timer_delay,
-)
+from .options import DEFAULTS, check_options
+from .protocol import Heartbeat, check_uri, should_retry, timer_delay
 from .reconnect import Lifecycle, ReconnectingStream, StateEvent
 from .retry import Retry, logger
 from .transport import Transport
@@ -97,6 +84,9 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
         async with connect(url, reconnect=True) as ws:   # one stream across drops
             await ws.send("hi")                     # queued while disconnected
             async for message in ws: ...
+
+    Every option's default, range and one-line doc is in ``options.OPTIONS`` (the
+    defaults: ``options.DEFAULTS``; the JS facade's options are generated from it).
 
     Arguments:
         uri: a ``ws://`` or ``wss://`` URL, or a function (sync or async)
@@ -174,42 +164,32 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
         self,
         uri: URL,
         *,
-        subprotocols: Sequence[str] | None = None,
-        open_timeout: float | None = 10.0,
-        close_timeout: float | None = 5.0,
-        write_limit: int = 8 << 20,
-        max_size: int | None = DEFAULT_MAX_SIZE,
-        max_queue: int | None = None,
-        max_queue_bytes: int | None = DEFAULT_MAX_QUEUE_BYTES,
-        on_overflow: str = "close",
-        heartbeat: Heartbeat | None = None,
-        idle_timeout: float | None = None,
+        subprotocols: Sequence[str] | None = DEFAULTS.subprotocols,
+        open_timeout: float | None = DEFAULTS.open_timeout,
+        close_timeout: float | None = DEFAULTS.close_timeout,
+        write_limit: int = DEFAULTS.write_limit,
+        max_size: int | None = DEFAULTS.max_size,
+        max_queue: int | None = DEFAULTS.max_queue,
+        max_queue_bytes: int | None = DEFAULTS.max_queue_bytes,
+        on_overflow: str = DEFAULTS.on_overflow,
+        heartbeat: Heartbeat | None = DEFAULTS.heartbeat,
+        idle_timeout: float | None = DEFAULTS.idle_timeout,
         process_exception: Callable[[BaseException], bool] = should_retry,
-        reconnect: bool = False,
-        min_delay: float = 0.5,
-        max_delay: float = 30.0,
-        factor: float = 1.618,
-        max_retries: int | None = None,
-        on_connect: Callable[[WebSocketStream], Awaitable[None]] | None = None,
-        send_queue: int = 1000,
-        send_queue_bytes: int = 1 << 20,
-        on_event: Callable[[StateEvent], None] | None = None,
-        lifecycle: Lifecycle | None = None,
-        backend: str | None = None,
-        transport_factory: TransportFactory | None = None,
+        reconnect: bool = DEFAULTS.reconnect,
+        min_delay: float = DEFAULTS.min_delay,
+        max_delay: float = DEFAULTS.max_delay,
+        factor: float = DEFAULTS.factor,
+        max_retries: int | None = DEFAULTS.max_retries,
+        on_connect: Callable[[WebSocketStream], Awaitable[None]] | None = DEFAULTS.on_connect,
+        send_queue: int = DEFAULTS.send_queue,
+        send_queue_bytes: int = DEFAULTS.send_queue_bytes,
+        on_event: Callable[[StateEvent], None] | None = DEFAULTS.on_event,
+        lifecycle: Lifecycle | None = DEFAULTS.lifecycle,
+        backend: str | None = DEFAULTS.backend,
+        transport_factory: TransportFactory | None = DEFAULTS.transport_factory,
     ) -> None:
-        if backend is not None and backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS} or None, not {backend!r}")
         if not callable(uri):
             uri = check_uri(uri, _base_url())
-        check_seconds("open_timeout", open_timeout)
-        check_backoff(min_delay, max_delay, factor)
-        check_count("max_retries", max_retries)
-        check_count("send_queue", send_queue, allow_none=False)
-        check_count("send_queue_bytes", send_queue_bytes, allow_none=False)
-        self.uri = uri
-        self.subprotocols = list(subprotocols or ())
-        self.open_timeout = open_timeout
         self.options: dict[str, Any] = dict(
             write_limit=write_limit,
             close_timeout=close_timeout,
@@ -220,7 +200,22 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
             heartbeat=heartbeat,
             idle_timeout=idle_timeout,
         )
-        _check_options(**self.options)  # before any socket is made
+        check_options(  # before any socket is made
+            dict(
+                self.options,
+                open_timeout=open_timeout,
+                min_delay=min_delay,
+                max_delay=max_delay,
+                factor=factor,
+                max_retries=max_retries,
+                send_queue=send_queue,
+                send_queue_bytes=send_queue_bytes,
+                backend=backend,
+            )
+        )
+        self.uri = uri
+        self.subprotocols = list(subprotocols or ())
+        self.open_timeout = open_timeout
         self.process_exception = process_exception
         self.reconnect = reconnect
         self.backoff = (min_delay, max_delay, factor)

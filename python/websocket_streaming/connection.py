@@ -20,16 +20,10 @@ from .exceptions import (
     WebSocketError,
     describe_close,
 )
-from .protocol import (
-    OVERFLOW_POLICIES,
-    Heartbeat,
-    State,
-    check_close,
-    check_count,
-    check_seconds,
-    closed_exception,
-    timer_delay,
-)
+from .options import BACKENDS as _BACKENDS
+from .options import DEFAULT_BACKEND as _DEFAULT_BACKEND
+from .options import DEFAULTS, check_options
+from .protocol import Heartbeat, State, check_close, closed_exception, timer_delay
 from .retry import logger
 from .transport import Data, Transport
 from .waiter import Waiter
@@ -45,18 +39,16 @@ __all__ = [
     "until_closed",
 ]
 
-#: ``max_size``: the largest message handed to the reader, in bytes.
-DEFAULT_MAX_SIZE = 16 << 20
-#: ``max_queue_bytes``: unread data held for the reader, in bytes.
-DEFAULT_MAX_QUEUE_BYTES = 64 << 20
-#: ``backend``: the browser API under the connection. "classic": ``WebSocket``, which reads
-#: everything the server sends whether or not anyone reads it; "native": Chromium's
-#: ``WebSocketStream``, read only as fast as the reader takes messages (TCP backpressure);
-#: "auto": native where the browser has it, classic elsewhere. Not the default: Chromium 156
-#: drops the messages it holds unread when the server's close frame arrives (browser.py).
-BACKENDS = ("classic", "native", "auto")
+#: ``max_size``: the largest message handed to the reader, in bytes (``options.DEFAULTS``).
+DEFAULT_MAX_SIZE: int = DEFAULTS.max_size
+#: ``max_queue_bytes``: unread data held for the reader, in bytes (``options.DEFAULTS``).
+DEFAULT_MAX_QUEUE_BYTES: int = DEFAULTS.max_queue_bytes
+#: ``backend``: the browser API under the connection: "classic", "native" or "auto" (see
+#: ``options.BACKENDS``). "native" is not the default: Chromium 156 drops the messages it
+#: holds unread when the server's close frame arrives (browser.py).
+BACKENDS = _BACKENDS
 #: The backend of ``connect()`` when it is given none (read when a connection opens).
-DEFAULT_BACKEND = "classic"
+DEFAULT_BACKEND = _DEFAULT_BACKEND
 #: ``recv()`` moves the backlog into Python in batches of at most this many messages
 #: and bytes, so a large backlog is never held twice (once in JS, once in Python).
 TAKE_MESSAGES = 4096
@@ -75,18 +67,18 @@ def _check_options(
     idle_timeout: object,
 ) -> None:
     """Check a stream's options (also done by ``connect()`` before it opens anything)."""
-    check_count("write_limit", write_limit, allow_none=False)
-    check_seconds("close_timeout", close_timeout)
-    check_count("max_size", max_size)
-    check_count("max_queue", max_queue)
-    check_count("max_queue_bytes", max_queue_bytes)
-    check_seconds("idle_timeout", idle_timeout)
-    if on_overflow not in OVERFLOW_POLICIES:
-        raise ValueError(f"on_overflow must be one of {OVERFLOW_POLICIES}, not {on_overflow!r}")
-    if heartbeat is not None and not isinstance(heartbeat, Heartbeat):
-        raise TypeError(f"heartbeat must be a Heartbeat or None, not {type(heartbeat).__name__}")
-    if idle_timeout == 0:
-        raise ValueError("idle_timeout must be > 0 (or None for no idle timeout)")
+    check_options(
+        {
+            "write_limit": write_limit,
+            "close_timeout": close_timeout,
+            "max_size": max_size,
+            "max_queue": max_queue,
+            "max_queue_bytes": max_queue_bytes,
+            "on_overflow": on_overflow,
+            "heartbeat": heartbeat,
+            "idle_timeout": idle_timeout,
+        }
+    )
 
 
 #: What ``send()`` takes: text, or a bytes-like object.
@@ -131,14 +123,14 @@ class WebSocketStream:
         url: str,
         transport: Transport,
         *,
-        write_limit: int = 8 << 20,
-        close_timeout: float | None = 5.0,
-        max_size: int | None = DEFAULT_MAX_SIZE,
-        max_queue: int | None = None,
-        max_queue_bytes: int | None = DEFAULT_MAX_QUEUE_BYTES,
-        on_overflow: str = "close",
-        heartbeat: Heartbeat | None = None,
-        idle_timeout: float | None = None,
+        write_limit: int = DEFAULTS.write_limit,
+        close_timeout: float | None = DEFAULTS.close_timeout,
+        max_size: int | None = DEFAULTS.max_size,
+        max_queue: int | None = DEFAULTS.max_queue,
+        max_queue_bytes: int | None = DEFAULTS.max_queue_bytes,
+        on_overflow: str = DEFAULTS.on_overflow,
+        heartbeat: Heartbeat | None = DEFAULTS.heartbeat,
+        idle_timeout: float | None = DEFAULTS.idle_timeout,
     ) -> None:
         _check_options(
             write_limit=write_limit,

@@ -34,6 +34,7 @@ from .exceptions import (
     ReconnectFailed,
     WebSocketError,
 )
+from .options import DEFAULTS, HEARTBEAT_FIELDS, OPTIONS
 from .protocol import Heartbeat, State
 from .reconnect import ReconnectingStream, StateEvent
 
@@ -51,30 +52,13 @@ __all__ = [
 ]
 
 #: The write limit of the facade's streams: send() waits for a drain above it.
-WRITE_LIMIT = 8 << 20
+WRITE_LIMIT: int = DEFAULTS.write_limit
 
-#: The facade's option names (camelCase) -> connect()'s keywords.
-OPTION_NAMES = {
-    "closeTimeout": "close_timeout",
-    "maxSize": "max_size",
-    "maxQueue": "max_queue",
-    "maxQueueBytes": "max_queue_bytes",
-    "onOverflow": "on_overflow",
-    "heartbeat": "heartbeat",
-    "idleTimeout": "idle_timeout",
-    "reconnect": "reconnect",
-    "minDelay": "min_delay",
-    "maxDelay": "max_delay",
-    "factor": "factor",
-    "maxRetries": "max_retries",
-    "sendQueue": "send_queue",
-    "sendQueueBytes": "send_queue_bytes",
-    "onConnect": "on_connect",
-    "backend": "backend",
-}
+#: The facade's option names (camelCase) -> connect()'s keywords (from ``options.OPTIONS``).
+OPTION_NAMES = {o.js: o.name for o in OPTIONS if o.js and o.group != "heartbeat"}
 
 #: ``heartbeat: {interval, timeout, ping, pong}`` -> Heartbeat's fields.
-HEARTBEAT_NAMES = {"interval": "interval", "timeout": "timeout", "ping": "ping", "pong": "pong"}
+HEARTBEAT_NAMES = {o.js: o.name for o in HEARTBEAT_FIELDS.values()}
 
 Stream = WebSocketStream | ReconnectingStream
 

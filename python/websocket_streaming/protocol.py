@@ -7,10 +7,8 @@ plain CPython.
 from __future__ import annotations
 
 import enum
-import math
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from .exceptions import (
     ConnectionClosed,
@@ -22,6 +20,17 @@ from .exceptions import (
     PayloadTooBig,
     QueueOverflow,
 )
+from .options import (
+    CLOSE_CODE,
+    CLOSE_CODE_RANGE,
+    DEFAULTS,
+    MAX_REASON_BYTES,
+    Heartbeat,
+    check_count,
+    check_options,
+    check_seconds,
+)
+from .options import OVERFLOW_POLICIES as _POLICIES
 
 __all__ = [
     "MIN_TIMER",
@@ -45,51 +54,8 @@ __all__ = [
 #: Close codes that end a connection without error, as in the ``websockets`` library.
 OK_CLOSE_CODES = frozenset({1000, 1001, 1005})
 
-#: The longest close reason a page may send, in bytes of UTF-8.
-MAX_REASON_BYTES = 123
-
-
-@dataclass(frozen=True)
-class Heartbeat:
-    """An application-level ping, since a page cannot send WebSocket ping frames.
-
-    Every ``interval`` seconds the stream sends ``ping``; a message for which
-    ``pong`` matches (equal to it, or ``pong(message)`` true when it is a
-    callable) is the reply: it is not handed to the reader, and it sets the
-    stream's ``latency``. No reply within ``timeout`` seconds (default:
-    ``interval``) declares the peer dead: the connection is dropped and
-    reported as closed with 1006.
-
-    Raises:
-        TypeError: a field has the wrong type.
-        ValueError: ``interval`` is not > 0, or ``timeout`` is negative.
-    """
-
-    interval: float
-    timeout: float | None = None
-    ping: str | bytes = "ping"
-    pong: str | bytes | Callable[[str | bytes], bool] = "pong"
-
-    def __post_init__(self) -> None:
-        check_seconds("heartbeat interval", self.interval, allow_none=False)
-        check_seconds("heartbeat timeout", self.timeout)
-        if self.interval <= 0:
-            raise ValueError(f"heartbeat interval must be > 0, not {self.interval}")
-        if not isinstance(self.ping, (str, bytes)):
-            raise TypeError(f"heartbeat ping must be str or bytes, not {type(self.ping).__name__}")
-        if not (isinstance(self.pong, (str, bytes)) or callable(self.pong)):
-            raise TypeError(
-                f"heartbeat pong must be str, bytes or a callable, not {type(self.pong).__name__}"
-            )
-
-    @property
-    def reply_timeout(self) -> float:
-        """Seconds to wait for the reply to a ping."""
-        return self.interval if self.timeout is None else self.timeout
-
-
 #: What a reconnecting stream and ``max_queue`` may do when unread data overflows.
-OVERFLOW_POLICIES = ("close", "drop-oldest")
+OVERFLOW_POLICIES = _POLICIES
 
 
 #: The shortest timer our own timeouts arm, in seconds (see :func:`timer_delay`).
@@ -208,8 +174,11 @@ def check_close(code: object, reason: object) -> None:
     """
     if not isinstance(code, int) or isinstance(code, bool):
         raise InvalidCloseCode(f"the close code must be an int, not {type(code).__name__}")
-    if code != 1000 and not 3000 <= code <= 4999:
-        raise InvalidCloseCode(f"close code {code} is not allowed: use 1000 or 3000-4999")
+    low, high = CLOSE_CODE_RANGE
+    if code != CLOSE_CODE and not low <= code <= high:
+        raise InvalidCloseCode(
+            f"close code {code} is not allowed: use {CLOSE_CODE} or {low}-{high}"
+        )
     if not isinstance(reason, str):
         raise InvalidCloseCode(f"the close reason must be a str, not {type(reason).__name__}")
     size = len(reason.encode("utf-8", "surrogatepass"))
@@ -244,9 +213,9 @@ def closed_exception(code: int, reason: str, was_clean: bool) -> ConnectionClose
 
 
 def backoff(
-    min_delay: float = 0.5,
-    max_delay: float = 30.0,
-    factor: float = 1.618,
+    min_delay: float = DEFAULTS.min_delay,
+    max_delay: float = DEFAULTS.max_delay,
+    factor: float = DEFAULTS.factor,
     jitter: Callable[[], float] = random.random,
 ) -> Iterator[float]:
     """Yield the delays, in seconds, to wait before each reconnection attempt.
@@ -282,44 +251,7 @@ def check_backoff(min_delay: float, max_delay: float, factor: float) -> None:
         ValueError: a parameter is negative or not finite, ``max_delay`` is
             below ``min_delay``, or ``factor`` is below 1; the message names it.
     """
-    for name, value in (("min_delay", min_delay), ("max_delay", max_delay), ("factor", factor)):
-        check_seconds(name, value, allow_none=False)
-    if max_delay < min_delay:
-        raise ValueError(f"max_delay ({max_delay}) must not be below min_delay ({min_delay})")
-    if factor < 1:
-        raise ValueError(f"factor must be at least 1, not {factor}")
-
-
-def check_seconds(name: str, value: object, *, allow_none: bool = True) -> None:
-    """Check a duration option: a finite number >= 0 (or None where allowed).
-
-    Raises:
-        TypeError: ``value`` is not a number (bool is refused too).
-        ValueError: ``value`` is negative, NaN or infinite.
-    """
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        kind = "a number of seconds or None" if allow_none else "a number of seconds"
-        raise TypeError(f"{name} must be {kind}, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, not {value}")
-
-
-def check_count(name: str, value: object, *, allow_none: bool = True) -> None:
-    """Check a size or count option: an int >= 0 (or None where allowed).
-
-    Raises:
-        TypeError: ``value`` is not an int (bool is refused too).
-        ValueError: ``value`` is negative.
-    """
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        kind = "an int or None" if allow_none else "an int"
-        raise TypeError(f"{name} must be {kind}, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, not {value}")
+    check_options({"min_delay": min_delay, "max_delay": max_delay, "factor": factor})
 
 
 #: Close codes after which a reconnecting stream tries again by default: going away,

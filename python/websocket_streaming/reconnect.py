@@ -27,6 +27,7 @@ from .exceptions import (
     ReconnectFailed,
     SendQueueFull,
 )
+from .options import DEFAULTS
 from .protocol import State, check_close, timer_delay
 from .retry import Retry
 from .transport import Data
@@ -110,14 +111,14 @@ class ReconnectingStream:
         self,
         open_connection: Callable[[], Awaitable[WebSocketStream]],
         *,
-        min_delay: float = 0.5,
-        max_delay: float = 30.0,
-        factor: float = 1.618,
-        max_retries: int | None = None,
+        min_delay: float = DEFAULTS.min_delay,
+        max_delay: float = DEFAULTS.max_delay,
+        factor: float = DEFAULTS.factor,
+        max_retries: int | None = DEFAULTS.max_retries,
         should_retry: Callable[[BaseException], bool],
         on_connect: Callable[[WebSocketStream], Awaitable[None]] | None = None,
-        send_queue: int = 1000,
-        send_queue_bytes: int = 1 << 20,
+        send_queue: int = DEFAULTS.send_queue,
+        send_queue_bytes: int = DEFAULTS.send_queue_bytes,
         lifecycle: Lifecycle | None = None,
         on_event: Callable[[StateEvent], None] | None = None,
         jitter: Callable[[], float] = random.random,

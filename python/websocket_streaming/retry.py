@@ -13,7 +13,8 @@ import random
 import traceback
 from collections.abc import Callable, Iterator
 
-from .protocol import backoff, check_backoff, check_count
+from .options import DEFAULTS, check_count
+from .protocol import backoff, check_backoff
 
 __all__ = ["Retry", "logger"]
 
@@ -42,10 +43,10 @@ class Retry:
         self,
         policy: Callable[[BaseException], bool],
         *,
-        min_delay: float = 0.5,
-        max_delay: float = 30.0,
-        factor: float = 1.618,
-        max_retries: int | None = None,
+        min_delay: float = DEFAULTS.min_delay,
+        max_delay: float = DEFAULTS.max_delay,
+        factor: float = DEFAULTS.factor,
+        max_retries: int | None = DEFAULTS.max_retries,
         delays: Callable[[], Iterator[float]] | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
