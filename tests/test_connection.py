@@ -592,3 +592,20 @@ async def test_connect_failure_before_any_close_info_is_reported_as_1006():
         "(the server refused it, is unreachable, or rejected the handshake; "
         "browsers do not say which)"
     )
+
+
+@pytest.mark.parametrize("hands_over", [True, False], ids=["handed", "taken"])
+@async_test
+async def test_a_waiting_reader_gets_its_message_either_way(hands_over):
+    """The two ways of the Transport contract: the message handed over with the wake-up
+    (no take() after it), or the wake-up alone and then one take() for the burst."""
+    ws, transport = await open_stream()
+    transport.hands_over = hands_over
+    reader = asyncio.create_task(ws.recv())
+    await transport.flush()
+    takes = len(transport.takes)
+    transport.receive("first", "second")
+    assert await reader == "first"
+    assert len(transport.takes) - takes == (0 if hands_over else 1)
+    assert await ws.recv() == "second"
+    assert transport.pending == 0

@@ -11,8 +11,10 @@ from fake_transport import FakeTransport
 from test_connection import URL, open_stream
 from websocket_streaming import (
     ConnectionClosedError,
+    ConnectionClosedOK,
     Heartbeat,
     State,
+    WebSocketError,
     WebSocketStream,
     connect,
 )
@@ -301,3 +303,47 @@ async def test_drain_waits_until_the_limit_polling_every_5_ms():
     async with asyncio.timeout(1):
         await task
     assert loop.time() - start == pytest.approx(0.025)  # the poll at 25 ms saw it
+
+
+# -- ping() ----------------------------------------------------------------------------------
+
+
+@fake_clock_test
+async def test_ping_sends_now_and_returns_on_the_reply():
+    """ping() sends the heartbeat's ping at once and returns the round trip when the reply
+    comes, woken by the reply itself (no polling)."""
+    ws, transport = await connect_stream(heartbeat=Heartbeat(30, timeout=5))
+    pinging = asyncio.create_task(ws.ping())
+    await asyncio.sleep(0.25)
+    assert transport.pings == ["ping"] and not pinging.done()
+    transport.receive("pong")
+    assert await pinging == pytest.approx(0.25)
+    assert asyncio.get_running_loop().time() == pytest.approx(0.25)  # not a poll later
+
+
+@fake_clock_test
+async def test_ping_without_a_reply_raises_connection_closed(caplog):
+    """No reply within the heartbeat's timeout: the connection is dropped and ping() raises
+    the close (1006), logged as a warning."""
+    ws, transport = await connect_stream(heartbeat=Heartbeat(30, timeout=2))
+    with pytest.raises(ConnectionClosedError) as info:
+        await ws.ping()
+    reason = "no reply to the heartbeat ping within 2 s"
+    assert (info.value.code, info.value.reason) == (1006, reason)
+    assert asyncio.get_running_loop().time() == 2
+    assert [r.getMessage() for r in caplog.records if r.name == "websocket_streaming"] == [
+        f"dropping the connection to {URL}: {reason}"
+    ]
+
+
+@fake_clock_test
+async def test_ping_needs_a_heartbeat_and_an_open_connection():
+    """Without a heartbeat, ping() raises WebSocketError saying why; once closed, the close."""
+    ws, transport = await connect_stream()
+    with pytest.raises(WebSocketError, match="ping\\(\\) needs a heartbeat"):
+        await ws.ping()
+    beating, transport = await connect_stream(heartbeat=Heartbeat(30))
+    transport.peer_close(1000, "bye")
+    await transport.flush()
+    with pytest.raises(ConnectionClosedOK):
+        await beating.ping()

@@ -581,3 +581,41 @@ async def test_reconnecting_stream_default_send_queue():
     with pytest.raises(SendQueueFull):
         await stream.send("")
     await stream.close()
+
+
+@fake_clock_test
+async def test_next_connection_hands_out_each_connection_once_in_order():
+    """next_connection(): every connection that opened, oldest first, once each (a reader of
+    its own, as the JS facade, walks them so); then the final exception."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, min_delay=1.0)
+    waiting = asyncio.create_task(stream.next_connection())
+    await recorder.wait("open")
+    first = await waiting
+    assert first.url == URL and first.state is State.OPEN
+    factory.transports[0].fail()
+    await recorder.wait("open", 2)
+    second = await stream.next_connection()
+    assert second is not first and second.state is State.OPEN
+    await stream.close()
+    with pytest.raises(ConnectionClosedOK):
+        await stream.next_connection()
+
+
+@fake_clock_test
+async def test_unread_connections_hands_out_the_rest_at_once():
+    """unread_connections(): the connections next_connection() has not handed out, oldest
+    first, removed from the stream (recv() then reads none of them)."""
+    factory = FakeFactory()
+    stream, recorder = start(factory, min_delay=1.0)
+    await recorder.wait("open")
+    factory.transports[0].receive("in the first")
+    factory.transports[0].fail()
+    await recorder.wait("open", 2)
+    rest = stream.unread_connections()
+    assert [conn.transport for conn in rest] == factory.transports[:2]
+    assert stream.unread_connections() == []
+    assert await rest[0].recv() == "in the first"
+    await stream.close()
+    with pytest.raises(ConnectionClosedOK):
+        await stream.recv()
