@@ -325,7 +325,7 @@ async def test_ping_sends_now_and_returns_on_the_reply():
 async def test_ping_without_a_reply_raises_connection_closed(caplog):
     """No reply within the heartbeat's timeout: the connection is dropped and ping() raises
     the close (1006), logged as a warning."""
-    ws, transport = await connect_stream(heartbeat=Heartbeat(30, timeout=2))
+    ws, _ = await connect_stream(heartbeat=Heartbeat(30, timeout=2))
     with pytest.raises(ConnectionClosedError) as info:
         await ws.ping()
     reason = "no reply to the heartbeat ping within 2 s"
