@@ -53,16 +53,15 @@ PACK_MAX = 4096
 
 #: Binary messages up to this size are sent by copying them into the socket's outbox, a
 #: bytearray the browser holds a view of, and one call into JS; bigger ones as a view of
-#: the caller's buffer, which costs one PyProxy and buffer export per message (11-20 us,
-#: measured in the three engines) but no copy. At 64 KiB the copy is cheaper (4-7 us); at
-#: 1 MiB the view is (20-30 us against 30-45 us).
+#: the caller's buffer, which costs one PyProxy and buffer export per message but no copy:
+#: below this size the copy costs less than the proxy, above it more (the README's speed
+#: section has the figures).
 SEND_COPY_MAX = 256 << 10
 
 #: Text messages of this many characters or more reach Python as UTF-8, in the packed
 #: buffer or with the wake-up (encoded by the browser, decoded by Python), not through
 #: the FFI's string conversion, which copies character by character: 64 KiB costs
-#: 150-360 us that way, against 17-114 us for the browser's TextEncoder plus 7-15 us
-#: for Python's decoder (measured in the three engines; under Node, 1 KiB 6 us).
+#: several times what the browser's TextEncoder and Python's decoder cost together.
 TEXT_PACK_MIN = 128
 
 #: The "native" backend reads from the browser's WebSocketStream only while fewer unread
@@ -81,7 +80,7 @@ def js_helpers() -> Any:
     global _helpers
     if _helpers is None:
         # Read beside this file (Pyodide installs wheels unpacked): importlib.resources
-        # would cost ~20 ms of imports at the first connect.
+        # would add imports to the first connect.
         with open(os.path.join(os.path.dirname(__file__), "browser.js"), encoding="utf-8") as f:
             source = f.read()
         options = {

@@ -114,7 +114,7 @@ def plain_ws_url(uri: str) -> bool:
     """Whether ``uri`` is a ``ws://`` or ``wss://`` URL with a plain ``host[:port]``
     (ASCII, no user info, no IPv6 brackets, a port of at most 65535), which
     :func:`check_uri` accepts unchanged without parsing it: importing ``urllib.parse``
-    (and the ``ipaddress`` it imports) costs 50-250 ms in Pyodide, so only other URLs do."""
+    (and the ``ipaddress`` it imports) is slow in Pyodide, so only other URLs do."""
     head = uri[:6].lower()
     if head.startswith("ws://"):
         rest = uri[5:]
@@ -136,7 +136,7 @@ def plain_ws_url(uri: str) -> bool:
 
 
 def _parse_uri(uri: str, base: str | None) -> str:
-    from urllib.parse import urljoin, urlsplit  # lazy-import: 50-250 ms, see plain_ws_url
+    from urllib.parse import urljoin, urlsplit  # lazy-import: slow, see plain_ws_url
 
     resolved = uri
     try:

@@ -30,7 +30,7 @@ Callback = Callable[["Waiter"], object]
 
 # How many wakes ran their task inside Waiter.wake_now. A module global, not a class
 # attribute: writing to the class on every wake would void the interpreter's specialised
-# attribute lookups on every Waiter (measured: a wake 8.3 -> 6.0 us in Pyodide).
+# attribute lookups on every Waiter.
 _woken_inside = 0
 
 
