@@ -64,8 +64,9 @@
  * these members of the state object open() and openNative() return, as marked, and NOTHING
  * ELSE: every other member (SocketState) is browser.py's and may change without notice.
  * @typedef {object} FacadeState
- * @property {Pick<Socket, "readyState" | "protocol" | "extensions" | "send">} ws READ: the socket.
- *   The facade reads its readyState, protocol and extensions, and calls send(data) while readyState is 1.
+ * @property {Pick<Socket, "readyState" | "bufferedAmount" | "protocol" | "extensions" | "send">} ws READ: the
+ *   socket. The facade reads its readyState, bufferedAmount, protocol and extensions, and calls send(data)
+ *   while readyState is 1 (never close(): closing goes through Python).
  * @property {number} size READ: how many messages wait to be read (heartbeat replies are never queued).
  * @property {() => Message} shift CALL, only while size > 0: removes and returns the oldest message.
  * @property {((burst: boolean) => void) | null} notify SET, while null, to the facade's waiter: called once,
