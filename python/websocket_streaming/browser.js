@@ -8,13 +8,14 @@
 // future is made per message: incoming messages wait in a JS array, and Python
 // is called (one proxy per socket, `wake`) only when the socket opens or
 // closes, or when a reader is waiting. Both return the same state object
-// (makeState), assembled from the parts below, in this order:
-//   the packer   take()'s packing of small binary and long text into one shared buffer
-//   the inbox    the queue and its limits (faults), the heartbeat reply filter
-//   the outbox   the send paths
-//   the wakers   when and how a waiting reader is woken: Python's (`wake`) and the
-//                JS facade's (`notify`)
-//   makeState    the state object, and the close (finish)
+// (makeState), made of the parts below, in this order:
+//   the packer       take()'s packing of small binary and long text into one shared buffer
+//   SocketState      the state object: the inbox (the queue and its limits) and the outbox
+//                    (the send paths); receive() takes a message in (limits, faults, the
+//                    heartbeat reply filter)
+//   the wakers       when and how a waiting reader is woken: Python's (`wake`) and the
+//                    JS facade's (`notify`)
+//   makeState        a socket's state, its opener's entry points and the close (finish)
 // Its `ws` is the WebSocket itself, or a shim of the WebSocketStream with the
 // WebSocket fields the rest of the code uses. Type-checked with tsc --checkJs
 // (tools/tsconfig.browser.json); tested under Node (tests/js/).
@@ -62,7 +63,7 @@
 /**
  * THE JS FACADE'S CONTRACT. js/websocket_streaming.js (through browser.py's `js_state`) may use
  * these members of the state object open() and openNative() return, as marked, and NOTHING
- * ELSE: every other member (SocketState) is browser.py's and may change without notice.
+ * ELSE: every other member (class SocketState) is browser.py's and may change without notice.
  * @typedef {object} FacadeState
  * @property {Pick<Socket, "readyState" | "bufferedAmount" | "protocol" | "extensions" | "send">} ws READ: the
  *   socket. The facade reads its readyState, bufferedAmount, protocol and extensions, and calls send(data)
@@ -79,37 +80,6 @@
  *   closed (set once; messages still queued stay readable).
  * @property {number} dropped READ: messages the "drop-oldest" policy dropped, in all.
  * @property {number} latency READ: milliseconds from the last ping() to its reply; -1 until measured.
- */
-/**
- * The whole state object: the facade's part, and browser.py's (BrowserTransport).
- * @typedef {FacadeState & {
- *   ws: Socket,
- *   queue: (Message | undefined)[],
- *   head: number,
- *   waiting: boolean,
- *   opened: boolean,
- *   fault: ["too-big" | "overflow", number, number] | undefined,
- *   maxSize: number,
- *   maxCount: number,
- *   maxBytes: number,
- *   drop: boolean,
- *   bytes: number,
- *   received: number,
- *   pongs: number,
- *   isPong: PongMatcher | null,
- *   pingAt: number,
- *   pull: () => void,
- *   setLimits(maxSize: number | null | undefined, maxCount: number | null | undefined,
- *     maxBytes: number | null | undefined, drop: boolean): void,
- *   take(maxCount: number, maxBytes: number): Batch | null | undefined,
- *   send(data: string | ArrayBufferLike | ArrayBufferView): number,
- *   sendBinary(buffer: PyBuffer): number,
- *   ping(data: string | Uint8Array): number,
- *   abandon(code: number, reason: string): void,
- *   outbox: PyBufferView | null,
- *   setOutbox(buffer: PyBuffer | null | undefined): void,
- *   sendOutbox(n: number): number,
- * }} SocketState
  */
 /**
  * The constants browser.py passes (js_helpers(): PACK_MAX, TEXT_PACK_MIN, NATIVE_PULL_*, and
@@ -207,72 +177,178 @@
     return buffer.subarray(0, utf8.encodeInto(text, buffer).written);
   }
 
-  // ---- The inbox: the messages held for the reader, within the limits Python sets.
-  // queue[head:] are the messages not yet read: shift() moves `head` rather than calling
-  // Array.shift(), which costs O(length) in some engines. These are the state object's
-  // methods (`this` is the state), shared by every socket.
-
-  /** @this {SocketState} @type {SocketState["setLimits"]} */
-  function setLimits(maxSize, maxCount, maxBytes, drop) {
-    this.maxSize = maxSize ?? Infinity;
-    this.maxCount = maxCount ?? Infinity;
-    this.maxBytes = maxBytes ?? Infinity;
-    this.drop = drop;
-    this.pull();
-  }
-
-  /** The oldest message (size > 0). @this {SocketState} @type {SocketState["shift"]} */
-  function shift() {
-    const m = /** @type {Message} */ (this.queue[this.head]);
-    this.queue[this.head++] = undefined;
-    this.bytes -= sizeOf(m);
-    if (this.head === this.queue.length) {
-      this.queue.length = 0; // emptied in place: no new array per message read
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.head); // amortised O(1)
-      this.head = 0;
-    }
-    this.pull();
-    return m;
-  }
-
-  /**
-   * The oldest messages, at least one, then as many as fit in maxCount and maxBytes, as a
-   * Batch (pack()), so that Python copies small ones in one call rather than one call each.
-   * If there is none: null once closed, else undefined, and the reader is woken by the next
-   * message (one call per wait: no separate "waiting" or "closed?" crossing).
-   * @this {SocketState} @type {SocketState["take"]}
-   */
-  function take(maxCount, maxBytes) {
-    if (this.head === this.queue.length) {
-      if (this.closeInfo !== undefined) return null;
-      this.waiting = true;
-      return undefined;
-    }
-    let end = this.head;
-    let taken = 0;
-    while (end < this.queue.length && end - this.head < maxCount) {
-      const n = sizeOf(/** @type {Message} */ (this.queue[end]));
-      if (end > this.head && taken + n > maxBytes) break;
-      taken += n;
-      end++;
-    }
-    let q;
-    if (this.head === 0 && end === this.queue.length) {
-      q = this.queue;
+  // ---- The state object both openers return: the JS facade reads its FacadeState part,
+  // browser.py all of it. Its methods are the inbox's and the outbox's below. A class, not
+  // an object literal: V8 keeps a literal with a getter (`size`) in dictionary mode, where
+  // every field read on the hot path is a hash lookup; instances of a class share one shape.
+  /** @implements {FacadeState} */
+  class SocketState {
+    /** @param {Socket} ws */
+    constructor(ws) {
+      this.ws = ws;
+      // The inbox: queue[head:] are the messages not yet read: shift() moves `head` rather
+      // than calling Array.shift(), which costs O(length) in some engines.
+      /** @type {(Message | undefined)[]} */
       this.queue = [];
-    } else {
-      q = this.queue.slice(this.head, end);
-      this.queue = this.queue.slice(end);
+      this.head = 0;
+      this.waiting = false; // Python's reader waits (an empty take()): wake it with the next message
+      this.opened = false; // the open event fired (a close may follow before Python looks)
+      /** @type {CloseInfo | undefined} */
+      this.closeInfo = undefined;
+      /** ["too-big", size, maxSize] or ["overflow", count, bytes] when we closed it.
+       * @type {["too-big" | "overflow", number, number] | undefined} */
+      this.fault = undefined;
+      // Bounds on what is held for the reader (set by Python: setLimits).
+      this.maxSize = Infinity;
+      this.maxCount = Infinity;
+      this.maxBytes = Infinity;
+      this.drop = false; // on overflow: drop the oldest (true) or close (false)
+      this.bytes = 0; // unread bytes held in queue[head:] (text: one per UTF-16 unit)
+      this.dropped = 0;
+      this.received = 0; // every message, heartbeat replies included
+      this.pongs = 0;
+      /** The heartbeat reply matcher, or null. @type {PongMatcher | null} */
+      this.isPong = null;
+      this.pingAt = 0;
+      this.latency = -1; // ms from the last ping to its reply; -1 until measured
+      /** Called when messages were read: openNative's reader reads on. @type {() => void} */
+      this.pull = noop;
+      /** Stop waiting for the browser: the connection is reported closed now (makeState).
+       * @type {(code: number, reason: string) => void} */
+      this.abandon = noop;
+      /** The outbox's view (setOutbox). @type {PyBufferView | null} */
+      this.outbox = null;
+      /** @type {((burst: boolean) => void) | null} */
+      this.notify = null;
+      this.batching = false;
     }
-    this.head = 0;
-    this.bytes -= taken;
-    this.pull();
-    return pack(q);
+
+    // ---- The inbox: the messages held for the reader, within the limits Python sets
+    // (receive() below takes them in).
+
+    get size() {
+      return this.queue.length - this.head;
+    }
+
+    /**
+     * @param {number | null | undefined} maxSize @param {number | null | undefined} maxCount
+     * @param {number | null | undefined} maxBytes @param {boolean} drop
+     */
+    setLimits(maxSize, maxCount, maxBytes, drop) {
+      this.maxSize = maxSize ?? Infinity;
+      this.maxCount = maxCount ?? Infinity;
+      this.maxBytes = maxBytes ?? Infinity;
+      this.drop = drop;
+      this.pull();
+    }
+
+    /** The oldest message (size > 0). @returns {Message} */
+    shift() {
+      const m = /** @type {Message} */ (this.queue[this.head]);
+      this.queue[this.head++] = undefined;
+      this.bytes -= sizeOf(m);
+      if (this.head === this.queue.length) {
+        this.queue.length = 0; // emptied in place: no new array per message read
+        this.head = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+        this.queue = this.queue.slice(this.head); // amortised O(1)
+        this.head = 0;
+      }
+      this.pull();
+      return m;
+    }
+
+    /**
+     * The oldest messages, at least one, then as many as fit in maxCount and maxBytes, as a
+     * Batch (pack()), so that Python copies small ones in one call rather than one call each.
+     * If there is none: null once closed, else undefined, and the reader is woken by the next
+     * message (one call per wait: no separate "waiting" or "closed?" crossing).
+     * @param {number} maxCount @param {number} maxBytes @returns {Batch | null | undefined}
+     */
+    take(maxCount, maxBytes) {
+      if (this.head === this.queue.length) {
+        if (this.closeInfo !== undefined) return null;
+        this.waiting = true;
+        return undefined;
+      }
+      let end = this.head;
+      let taken = 0;
+      while (end < this.queue.length && end - this.head < maxCount) {
+        const n = sizeOf(/** @type {Message} */ (this.queue[end]));
+        if (end > this.head && taken + n > maxBytes) break;
+        taken += n;
+        end++;
+      }
+      let q;
+      if (this.head === 0 && end === this.queue.length) {
+        q = this.queue;
+        this.queue = [];
+      } else {
+        q = this.queue.slice(this.head, end);
+        this.queue = this.queue.slice(end);
+      }
+      this.head = 0;
+      this.bytes -= taken;
+      this.pull();
+      return pack(q);
+    }
+
+    // ---- The outbox: the send paths, one call from Python per message. Each returns
+    // notSent (nothing sent) unless the socket is OPEN, else bufferedAmount after it.
+
+    /** @param {string | ArrayBufferLike | ArrayBufferView} data */
+    send(data) {
+      const ws = this.ws;
+      if (ws.readyState !== 1) return notSent;
+      ws.send(data);
+      return ws.bufferedAmount;
+    }
+
+    // Binary over SEND_COPY_MAX: a view of the caller's buffer, for this one message.
+    /** @param {PyBuffer} buffer */
+    sendBinary(buffer) {
+      const ws = this.ws;
+      if (ws.readyState !== 1) return notSent;
+      const view = buffer.getBuffer("u8");
+      try {
+        ws.send(view.data);
+      } finally {
+        view.release();
+      }
+      return ws.bufferedAmount;
+    }
+
+    // A heartbeat ping: sent as any message, and timed (the reply sets `latency`).
+    /** @param {string | Uint8Array} data */
+    ping(data) {
+      this.pingAt = performance.now();
+      return this.send(data);
+    }
+
+    // Binary up to SEND_COPY_MAX (browser.py): Python copies the message into its own
+    // bytearray, the outbox (no call), and the browser copies it out of a view of Pyodide's
+    // memory: one call per message. The view is held (the PyBuffer) until the close or a
+    // bigger one.
+    /** @param {PyBuffer | null | undefined} buffer */
+    setOutbox(buffer) {
+      this.outbox?.release();
+      this.outbox = buffer == null || this.closeInfo !== undefined ? null : buffer.getBuffer("u8");
+    }
+
+    // viewLost: the outbox's view is gone (Pyodide's memory grew): Python hands it over again.
+    /** @param {number} n bytes, from the outbox's start */
+    sendOutbox(n) {
+      const ws = this.ws;
+      if (ws.readyState !== 1) return notSent;
+      const data = this.outbox?.data;
+      if (data === undefined || data.byteLength === 0) return viewLost;
+      ws.send(data.subarray(0, n));
+      return ws.bufferedAmount;
+    }
   }
 
-  // What receive() did with a message, unless it refused it (then: the close to report).
+  // The inbox's intake. What receive() did with a message, unless it refused it (then: the
+  // close to report).
   const queued = 0; // held for the reader: wake it
   const counted = 1; // a heartbeat reply: counted, not held
 
@@ -326,59 +402,6 @@
   function utf8Size(m) {
     if (typeof m !== "string") return m.byteLength;
     return new TextEncoder().encode(m).length;
-  }
-
-  // ---- The outbox: the send paths, one call from Python per message. Each returns
-  // notSent (nothing sent) unless the socket is OPEN, else bufferedAmount after it.
-
-  /** @this {SocketState} @type {SocketState["send"]} */
-  function send(data) {
-    const ws = this.ws;
-    if (ws.readyState !== 1) return notSent;
-    ws.send(data);
-    return ws.bufferedAmount;
-  }
-
-  // Binary over SEND_COPY_MAX: a view of the caller's buffer, for this one message.
-  /** @this {SocketState} @type {SocketState["sendBinary"]} */
-  function sendBinary(buffer) {
-    const ws = this.ws;
-    if (ws.readyState !== 1) return notSent;
-    const view = buffer.getBuffer("u8");
-    try {
-      ws.send(view.data);
-    } finally {
-      view.release();
-    }
-    return ws.bufferedAmount;
-  }
-
-  // A heartbeat ping: sent as any message, and timed (the reply sets `latency`).
-  /** @this {SocketState} @type {SocketState["ping"]} */
-  function ping(data) {
-    this.pingAt = performance.now();
-    return this.send(data);
-  }
-
-  // Binary up to SEND_COPY_MAX (browser.py): Python copies the message into its own
-  // bytearray, the outbox (no call), and the browser copies it out of a view of Pyodide's
-  // memory: one call per message. The view is held (the PyBuffer) until the close or a
-  // bigger one.
-  /** @this {SocketState} @type {SocketState["setOutbox"]} */
-  function setOutbox(buffer) {
-    this.outbox?.release();
-    this.outbox = buffer == null || this.closeInfo !== undefined ? null : buffer.getBuffer("u8");
-  }
-
-  // viewLost: the outbox's view is gone (Pyodide's memory grew): Python hands it over again.
-  /** n bytes, from the outbox's start. @this {SocketState} @type {SocketState["sendOutbox"]} */
-  function sendOutbox(n) {
-    const ws = this.ws;
-    if (ws.readyState !== 1) return notSent;
-    const data = this.outbox?.data;
-    if (data === undefined || data.byteLength === 0) return viewLost;
-    ws.send(data.subarray(0, n));
-    return ws.bufferedAmount;
   }
 
   // ---- The wakers: a reader waiting for a message resumes inside the socket's event.
@@ -437,53 +460,14 @@
     else wake(true, packText(/** @type {string} */ (s.shift())), true);
   }
 
-  // ---- The state object both openers return (the JS facade and browser.py read it), and
-  // the functions through which the opener feeds it: opened(), message(data) and
-  // finish(info, fromEvent). `detach` stops the opener's events.
+  // ---- A socket's state (SocketState), and the functions through which its opener feeds
+  // it: opened(), message(data) and finish(info, fromEvent). `detach` stops the opener's
+  // events.
 
   /** @param {Socket} ws @param {PyWake} wake @param {() => void} detach */
   function makeState(ws, wake, detach) {
-    /** @type {SocketState} */
-    const s = {
-      ws,
-      queue: [],
-      head: 0,
-      waiting: false, // Python's reader waits (an empty take()): wake it with the next message
-      opened: false, // the open event fired (a close may follow before Python looks)
-      closeInfo: undefined,
-      fault: undefined, // ["too-big", size, maxSize] or ["overflow", count, bytes] when we closed it
-      // Bounds on what is held for the reader (set by Python: setLimits).
-      maxSize: Infinity,
-      maxCount: Infinity,
-      maxBytes: Infinity,
-      drop: false, // on overflow: drop the oldest (true) or close (false)
-      bytes: 0, // unread bytes held in queue[head:] (text: one per UTF-16 unit)
-      dropped: 0,
-      received: 0, // every message, heartbeat replies included
-      pongs: 0,
-      isPong: null, // the heartbeat reply matcher, or null
-      pingAt: 0,
-      latency: -1, // ms from the last ping to its reply; -1 until measured
-      pull: noop, // called when messages were read: openNative's reader reads on
-      get size() {
-        return this.queue.length - this.head;
-      },
-      setLimits,
-      take,
-      shift,
-      send,
-      sendBinary,
-      ping,
-      // Stop waiting for the browser: the connection is reported closed now.
-      abandon(code, reason) {
-        finish([code, reason, false], false);
-      },
-      outbox: null,
-      setOutbox,
-      sendOutbox,
-      notify: null,
-      batching: false,
-    };
+    const s = new SocketState(ws);
+    s.abandon = (code, reason) => finish([code, reason, false], false);
     const wakeReaders = makeWaker(s, wake);
     function opened() {
       s.opened = true;
