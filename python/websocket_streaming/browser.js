@@ -40,9 +40,9 @@
  */
 /**
  * Python's callback (a PyProxy of BrowserTransport._wake): wake() for the open or the close,
- * wake(false) "take() now", wake(true, message) "here is the message", wake(true, bytes, true)
- * "here is a long text as UTF-8" (a view of the shared pack buffer: Python copies it at once).
- * destroy() frees the proxy.
+ * wake(false) "messages wait: take() them one loop turn later", wake(true, message) "here is the
+ * message, resume now", wake(true, bytes, true) "here is a long text as UTF-8" (a view of the
+ * shared pack buffer: Python copies it at once). destroy() frees the proxy.
  * @typedef {((now?: boolean, message?: Message | Uint8Array, utf8?: boolean) => void) & { destroy(): void }} PyWake
  */
 /**
@@ -61,9 +61,10 @@
  * @typedef {[Message[], undefined, undefined] | [(Message | undefined)[], Uint8Array, Int32Array]} Batch
  */
 /**
- * THE JS FACADE'S CONTRACT. js/websocket_streaming.js (through browser.py's `js_state`) may use
- * these members of the state object open() and openNative() return, as marked, and NOTHING
- * ELSE: every other member (class SocketState) is browser.py's and may change without notice.
+ * The JS facade's contract. js/websocket_streaming.js (through browser.py's `js_state`) may use
+ * these members of the state object open() and openNative() return, as marked, and nothing
+ * else: every other member (class SocketState) is browser.py's and may change without notice.
+ * (tests/js/contract.test.mjs checks the facade against this list.)
  * @typedef {object} FacadeState
  * @property {Pick<Socket, "readyState" | "bufferedAmount" | "protocol" | "extensions" | "send">} ws READ: the
  *   socket. The facade reads its readyState, bufferedAmount, protocol and extensions, and calls send(data)
