@@ -191,7 +191,7 @@ case "$cmd" in
     "$VENV/bin/python" tools/build_lite.py --dist "$DIST"  # dist/lite/, skipped when up to date
     check
     say "node --test tests/js/ (browser.js under Node, fake WebSocket)"
-    node --test tests/js/
+    node --test --test-reporter=dot tests/js/
     "$VENV/bin/python" -m pytest "$@"
     ;;
   demo)
