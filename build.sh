@@ -5,7 +5,8 @@
 #   ./build.sh test [--engine chromium|firefox|webkit] [pytest args...]
 #   ./build.sh demo [--port N]  build, start the demo servers, print the URL
 #   ./build.sh lite             build the JupyterLite site into dist/lite/
-#   ./build.sh check            lint (ruff, biome), types (mypy strict, tsc on the .d.ts), import cycles
+#   ./build.sh check            lint (ruff, biome), types (mypy strict, tsc on the .d.ts and browser.js),
+#                               import cycles
 #   ./build.sh packages         publish-ready sdist + wheel (twine check) and npm tarball in build/packages/
 #   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt,ack,startup,memory]
 #                    [--target S] [--reps N] [--json PATH]
@@ -164,7 +165,8 @@ TSC_ARGS=(--strict --noEmit --target es2022 --module esnext --moduleResolution b
 
 # Lint and type-check: ruff on everything, mypy --strict on the package, no import cycles in
 # the package, the JS option table and .d.ts option types generated from options.py, Biome
-# (lint + format check) on the JavaScript, tsc on the .d.ts type test.
+# (lint + format check) on the JavaScript, tsc on the .d.ts type test and on browser.js
+# (checkJs).
 check() {
   say "ruff, mypy, import cycles, generated options, biome"
   "$VENV/bin/ruff" check -q python tests tools demo
@@ -175,10 +177,11 @@ check() {
   ensure_node_tools
   local js
   shopt -s nullglob globstar  # python/websocket_streaming/*.js may not exist yet
-  js=(js python/websocket_streaming/*.js demo/*.js tests/**/*.js tests/types/*.ts)
+  js=(js python/websocket_streaming/*.js demo/*.js tests/**/*.js tests/**/*.mjs tests/types/*.ts)
   shopt -u nullglob globstar
   "$BIOME" check --config-path tools/biome.jsonc --error-on-warnings "${js[@]}"
   "$TSC" "${TSC_ARGS[@]}"
+  "$TSC" -p tools/tsconfig.browser.json  # browser.js: --strict --checkJs, its JSDoc types
 }
 
 cmd=${1:-build}
@@ -189,6 +192,8 @@ case "$cmd" in
     build
     "$VENV/bin/python" tools/build_lite.py --dist "$DIST"  # dist/lite/, skipped when up to date
     check
+    say "node --test tests/js/ (browser.js under Node, fake WebSocket)"
+    node --test --test-reporter=dot tests/js/
     "$VENV/bin/python" -m pytest "$@"
     ;;
   demo)

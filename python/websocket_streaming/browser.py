@@ -72,6 +72,16 @@ TEXT_PACK_MIN = 128
 NATIVE_PULL_MESSAGES = 16384
 NATIVE_PULL_BYTES = 1 << 20
 
+# The sentinels browser.js returns, defined here once and passed to it (js_helpers()):
+# nothing sent, the socket is not OPEN (send*(); the Transport's -1);
+_NOT_SENT = -1
+# the browser's view of the outbox is gone, Pyodide's memory grew (sendOutbox());
+_VIEW_LOST = -2
+# take()'s sizes[i]: messages[i] is the message as it came; or, at _UTF8_BASE and below,
+# a text as _UTF8_BASE - sizes[i] bytes of UTF-8 in the packed buffer.
+_AS_IT_CAME = -1
+_UTF8_BASE = -2
+
 _helpers: Any = None
 
 
@@ -88,6 +98,10 @@ def js_helpers() -> Any:
             "textPackMin": TEXT_PACK_MIN,
             "pullMessages": NATIVE_PULL_MESSAGES,
             "pullBytes": NATIVE_PULL_BYTES,
+            "notSent": _NOT_SENT,
+            "viewLost": _VIEW_LOST,
+            "asItCame": _AS_IT_CAME,
+            "utf8Base": _UTF8_BASE,
         }
         _helpers = run_js(source)(to_js(options, dict_converter=run_js("Object.fromEntries")))
     return _helpers
@@ -276,11 +290,11 @@ class BrowserTransport:
             if size >= 0:  # binary
                 out.append(data[offset : offset + size])
                 offset += size
-            elif size == -1:  # as it came
+            elif size == _AS_IT_CAME:
                 m = messages[i]
                 out.append(m if type(m) is str else m.to_bytes())
             else:  # text, as UTF-8
-                end = offset - 2 - size
+                end = offset + _UTF8_BASE - size
                 out.append(str(view[offset:end], "utf-8"))
                 offset = end
         return out
@@ -301,7 +315,7 @@ class BrowserTransport:
                 out = self._new_outbox(n)
             out[:n] = data  # the same length: the bytearray stays in place
             sent = self._js_send_outbox(n)
-            if sent == -2:  # the browser's view of it is gone: Pyodide's memory grew
+            if sent == _VIEW_LOST:  # Pyodide's memory grew
                 self._js.setOutbox(out)
                 sent = self._js_send_outbox(n)
             return int(sent)
