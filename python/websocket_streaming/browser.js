@@ -66,9 +66,12 @@
  * else: every other member (class SocketState) is browser.py's and may change without notice.
  * (tests/js/contract.test.mjs checks the facade against this list.)
  * @typedef {object} FacadeState
- * @property {Pick<Socket, "readyState" | "bufferedAmount" | "protocol" | "extensions" | "send">} ws READ: the
- *   socket. The facade reads its readyState, bufferedAmount, protocol and extensions, and calls send(data)
- *   while readyState is 1 (never close(): closing goes through Python).
+ * @property {Pick<Socket, "readyState" | "bufferedAmount" | "protocol" | "extensions">} ws READ: the
+ *   socket. The facade reads its readyState, bufferedAmount, protocol and extensions (never close():
+ *   closing goes through Python; sending through `send` below).
+ * @property {(data: Message | ArrayBufferView) => number} send CALL: the one send of the socket (the
+ *   core's send_text goes through it too): sends `data` if the socket is open and returns its
+ *   bufferedAmount after it; a negative number when nothing was sent (not open).
  * @property {number} size READ: how many messages wait to be read (heartbeat replies are never queued).
  * @property {() => Message} shift CALL, only while size > 0: removes and returns the oldest message.
  * @property {((burst: boolean) => void) | null} notify SET, while null, to the facade's waiter: called once,
@@ -480,7 +483,9 @@
       const got = receive(s, data);
       if (got === queued) {
         if (s.notify !== null || s.waiting) wakeReaders();
-      } else if (got !== counted) finish(got, true);
+      } else if (got === counted) {
+        wake(); // Python's ping() waits for the reply (heartbeat intervals apart: rare)
+      } else finish(got, true);
     }
     // The close, as the browser reported it or as we decided it: later events are
     // dropped, the facade's waiter and (from an event, not from a Python call) Python

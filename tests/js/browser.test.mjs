@@ -441,14 +441,15 @@ describe("the JS facade's hook (notify, batching)", () => {
 });
 
 describe("heartbeat replies", () => {
-  test("pongEquals(string): a matching text is counted in pongs, not queued, no wake", () => {
+  test("pongEquals(string): a matching text is counted in pongs, not queued; Python is told", () => {
     const { s, ws, wake } = connect();
     s.isPong = helpers.pongEquals("pong");
     pythonWaits(s);
     ws.receive("pong");
+    assert.deepEqual(wake.calls, [[]]); // for ping(), which waits for the reply
     ws.receive("pong!");
     assert.deepEqual([s.pongs, s.received, s.size], [1, 2, 0]);
-    assert.deepEqual(wake.calls, [[true, "pong!"]]);
+    assert.deepEqual(wake.calls, [[], [true, "pong!"]]); // the reader still waited
   });
 
   test("pongEquals(bytes): equal bytes match; other bytes, lengths or text do not", () => {
