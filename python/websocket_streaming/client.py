@@ -16,7 +16,7 @@ from .exceptions import WebSocketError
 from .options import DEFAULTS, check_options
 from .protocol import Heartbeat, check_uri, should_retry, timer_delay
 from .reconnect import Lifecycle, ReconnectingStream, StateEvent
-from .retry import Retry, logger
+from .retry import Retry, logger, retrying
 from .transport import Transport
 
 __all__ = ["Closable", "Opener", "TransportFactory", "connect"]
@@ -200,36 +200,26 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
             heartbeat=heartbeat,
             idle_timeout=idle_timeout,
         )
+        #: ReconnectingStream's options (the first four are also the Retry's: see retry()).
+        self.reconnect_options: dict[str, Any] = dict(
+            min_delay=min_delay,
+            max_delay=max_delay,
+            factor=factor,
+            max_retries=max_retries,
+            send_queue=send_queue,
+            send_queue_bytes=send_queue_bytes,
+        )
         check_options(  # before any socket is made
-            dict(
-                self.options,
-                open_timeout=open_timeout,
-                min_delay=min_delay,
-                max_delay=max_delay,
-                factor=factor,
-                max_retries=max_retries,
-                send_queue=send_queue,
-                send_queue_bytes=send_queue_bytes,
-                backend=backend,
-            )
+            dict(self.options, **self.reconnect_options, open_timeout=open_timeout, backend=backend)
+        )
+        self.reconnect_options.update(
+            should_retry=process_exception, on_connect=on_connect, on_event=on_event
         )
         self.uri = uri
         self.subprotocols = list(subprotocols or ())
         self.open_timeout = open_timeout
         self.process_exception = process_exception
         self.reconnect = reconnect
-        self.backoff = (min_delay, max_delay, factor)
-        self.reconnect_options: dict[str, Any] = dict(
-            min_delay=min_delay,
-            max_delay=max_delay,
-            factor=factor,
-            max_retries=max_retries,
-            should_retry=process_exception,
-            on_connect=on_connect,
-            send_queue=send_queue,
-            send_queue_bytes=send_queue_bytes,
-            on_event=on_event,
-        )
         self.lifecycle = lifecycle
         self.backend = backend
         self.transport_factory = transport_factory
@@ -267,13 +257,10 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
     def retry(self) -> Retry:
         """A fresh :class:`~websocket_streaming.retry.Retry` with this opener's policy
         (``process_exception``), backoff and ``max_retries``."""
-        min_delay, max_delay, factor = self.backoff
+        options = self.reconnect_options
         return Retry(
             self.process_exception,
-            min_delay=min_delay,
-            max_delay=max_delay,
-            factor=factor,
-            max_retries=self.reconnect_options["max_retries"],
+            **{k: options[k] for k in ("min_delay", "max_delay", "factor", "max_retries")},
         )
 
     async def open_connection(self) -> WebSocketStream:
@@ -329,7 +316,7 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
             return await self._open_reconnecting()
         return await self.open_connection()
 
-    async def __aiter__(self) -> AsyncIterator[WebSocketStream]:
+    def __aiter__(self) -> AsyncIterator[WebSocketStream]:
         """Yield a fresh connection each time the previous one is done with.
 
         Each iteration's connection is closed when the loop body finishes, and
@@ -359,15 +346,4 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
         """
         if self.reconnect:
             raise TypeError("async for ws in connect(...) reconnects already: drop reconnect=True")
-        retry = self.retry()
-        while True:
-            try:
-                ws = await self.open_connection()
-                retry.succeeded()
-                async with ws:
-                    yield ws
-            except Exception as exc:
-                delay = retry.failed(exc)
-                if delay is None:
-                    raise
-                await asyncio.sleep(delay)
+        return retrying(self.open_connection, self.retry())

@@ -25,19 +25,18 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import client
 from .compat_types import CloseCode, Headers, InvalidState, Request, Response
-from .connection import MESSAGE_TYPES, WebSocketStream, until_closed
+from .connection import MESSAGE_TYPES, ClosedOnExit, WebSocketStream, until_closed
 from .exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
 )
 from .protocol import Heartbeat, State, backoff
-from .retry import Retry
+from .retry import Retry, retrying
 from .transport import Data
 
 __all__ = [
@@ -111,7 +110,7 @@ def _delays() -> Generator[float]:
 # -- the connection -------------------------------------------------------------------
 
 
-class ClientConnection:
+class ClientConnection(ClosedOnExit):
     """A ``websockets.asyncio.client.ClientConnection`` over a :class:`WebSocketStream`.
 
     ``stream`` is the core's connection, which does all the work; this class
@@ -298,17 +297,6 @@ class ClientConnection:
     async def wait_closed(self) -> None:
         """Wait until the connection is closed. Raises nothing."""
         await self.stream.wait_closed()
-
-    async def __aenter__(self) -> ClientConnection:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # -- keepalive ------------------------------------------------------------
 
@@ -522,7 +510,7 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
             stream, subprotocols=self.subprotocols, heartbeat=self.heartbeat, logger=self.logger
         )
 
-    async def __aiter__(self) -> AsyncIterator[ClientConnection]:
+    def __aiter__(self) -> AsyncIterator[ClientConnection]:
         """Yield a new connection per iteration, reconnecting as ``websockets`` does.
 
         Raises:
@@ -530,17 +518,7 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
                 None for (by default anything but OSError and TimeoutError), or
                 the exception it returns instead.
         """
-        retry = Retry(self._retry_policy, delays=self.reconnect_delays)
-        while True:
-            try:
-                async with self as websocket:
-                    retry.succeeded()
-                    yield websocket
-            except Exception as exc:
-                delay = retry.failed(exc)
-                if delay is None:
-                    raise
-                await asyncio.sleep(delay)
+        return retrying(self._create, Retry(self._retry_policy, delays=self.reconnect_delays))
 
     def _retry_policy(self, exc: BaseException) -> bool:
         """``process_exception`` as the core's policy: None retries; ``exc`` itself is

@@ -11,6 +11,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
+from typing import Self
 
 from .exceptions import (
     ConcurrencyError,
@@ -22,7 +23,7 @@ from .exceptions import (
 )
 from .options import BACKENDS as _BACKENDS
 from .options import DEFAULT_BACKEND as _DEFAULT_BACKEND
-from .options import DEFAULTS, check_options
+from .options import DEFAULTS, OPTIONS, check_options
 from .protocol import Heartbeat, State, check_close, closed_exception, timer_delay
 from .retry import logger
 from .transport import Data, Transport
@@ -54,31 +55,9 @@ DEFAULT_BACKEND = _DEFAULT_BACKEND
 TAKE_MESSAGES = 4096
 TAKE_BYTES = 1 << 20
 
-
-def _check_options(
-    *,
-    write_limit: object,
-    close_timeout: object,
-    max_size: object,
-    max_queue: object,
-    max_queue_bytes: object,
-    on_overflow: object,
-    heartbeat: object,
-    idle_timeout: object,
-) -> None:
-    """Check a stream's options (also done by ``connect()`` before it opens anything)."""
-    check_options(
-        {
-            "write_limit": write_limit,
-            "close_timeout": close_timeout,
-            "max_size": max_size,
-            "max_queue": max_queue,
-            "max_queue_bytes": max_queue_bytes,
-            "on_overflow": on_overflow,
-            "heartbeat": heartbeat,
-            "idle_timeout": idle_timeout,
-        }
-    )
+#: The options WebSocketStream takes: the schema's "connection" group (backend is the
+#: transport's, chosen by connect()).
+_STREAM_OPTIONS = tuple(o.name for o in OPTIONS if o.group == "connection" and o.name != "backend")
 
 
 #: What ``send()`` takes: text, or a bytes-like object.
@@ -92,6 +71,12 @@ def not_a_message(message: object) -> TypeError:
     )
 
 
+def _wake_all(waiters: list[asyncio.Future[None]]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
+
+
 async def until_closed(recv: Callable[[], Awaitable[Data]]) -> AsyncIterator[Data]:
     """Yield ``recv()``'s messages; a clean close (ConnectionClosedOK) ends it quietly.
 
@@ -103,7 +88,26 @@ async def until_closed(recv: Callable[[], Awaitable[Data]]) -> AsyncIterator[Dat
         return
 
 
-class WebSocketStream:
+class ClosedOnExit:
+    """What ``async with`` does to a stream: returns it, and closes it (1000) on exit."""
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the stream (every subclass defines it)."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class WebSocketStream(ClosedOnExit):
     """An open WebSocket connection, read with ``recv()`` or ``async for``.
 
     Get one from :func:`websocket_streaming.connect`, which documents the
@@ -132,16 +136,8 @@ class WebSocketStream:
         heartbeat: Heartbeat | None = DEFAULTS.heartbeat,
         idle_timeout: float | None = DEFAULTS.idle_timeout,
     ) -> None:
-        _check_options(
-            write_limit=write_limit,
-            close_timeout=close_timeout,
-            max_size=max_size,
-            max_queue=max_queue,
-            max_queue_bytes=max_queue_bytes,
-            on_overflow=on_overflow,
-            heartbeat=heartbeat,
-            idle_timeout=idle_timeout,
-        )
+        given = locals()
+        check_options({name: given[name] for name in _STREAM_OPTIONS})
         self._url = url
         self._transport = transport
         self._write_limit = write_limit
@@ -192,20 +188,19 @@ class WebSocketStream:
         """The close code, or None while not closed: the browser's, or 1009 / 1008 /
         1006 when we closed it (message too big / reader too slow / dead peer or close
         timeout)."""
-        fault = self._transport.fault
-        if fault is not None:
-            return fault.code
-        info = self._transport.close_info
-        return None if info is None else info[0]
+        return self._close_as_reported()[0]
 
     @property
     def close_reason(self) -> str | None:
         """The close reason, or None while not closed (as ``close_code``)."""
+        return self._close_as_reported()[1]
+
+    def _close_as_reported(self) -> tuple[int | None, str | None]:
         fault = self._transport.fault
         if fault is not None:
-            return fault.reason
+            return fault.code, fault.reason
         info = self._transport.close_info
-        return None if info is None else info[1]
+        return (None, None) if info is None else (info[0], info[1])
 
     @property
     def closed_cleanly(self) -> bool:
@@ -456,17 +451,6 @@ class WebSocketStream:
             self._transport.abandon(reason)
         self._on_event()
 
-    async def __aenter__(self) -> WebSocketStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     # -- keepalive ------------------------------------------------------------
 
     async def ping(self) -> float:
@@ -592,31 +576,22 @@ class WebSocketStream:
         reader, handed over with the call (``message``) or left to ``take()``. ``now``:
         from a browser event with nothing else running, so a waiting reader resumes
         inside this call (see waiter.py)."""
-        if message is not None:  # the fast path: the socket is open, nothing else to see
+        if message is not None:
             self._messages.append(message)  # older than any message still in the transport
-            reader = self._recv_waiter
-            if reader is not None and not reader.done():
-                if now:
-                    reader.wake_now()
-                else:
-                    reader.set_result(None)
-            return
         reader = self._recv_waiter
         if reader is not None and not reader.done():
             if now:
                 reader.wake_now()
             else:
                 reader.set_result(None)
+        if message is not None:  # the fast path: the socket is open, nothing else to see
+            return
         if self._state_waiters:
-            waiters, self._state_waiters = self._state_waiters, []
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+            _wake_all(self._state_waiters)
+            self._state_waiters = []
         if self._pong_waiters:
-            waiters, self._pong_waiters = self._pong_waiters, []
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+            _wake_all(self._pong_waiters)
+            self._pong_waiters = []
         if self._transport.close_info is not None:
             if self._ping_now is not None:
                 self._ping_now.set()  # the keepalive loop ends

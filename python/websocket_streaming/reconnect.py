@@ -15,10 +15,15 @@ import random
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Literal, Protocol
 
-from .connection import MESSAGE_TYPES, WebSocketStream, not_a_message, until_closed
+from .connection import (
+    MESSAGE_TYPES,
+    ClosedOnExit,
+    WebSocketStream,
+    not_a_message,
+    until_closed,
+)
 from .exceptions import (
     ConcurrencyError,
     ConnectionClosed,
@@ -83,7 +88,7 @@ def _size(message: Data) -> int:
     )
 
 
-class ReconnectingStream:
+class ReconnectingStream(ClosedOnExit):
     """A WebSocket stream that reconnects by itself: read and send across drops.
 
     Get one with ``connect(url, reconnect=True, ...)``, which documents the
@@ -371,17 +376,6 @@ class ReconnectingStream:
     async def wait_closed(self) -> None:
         """Wait until the stream has ended for good. Raises nothing."""
         await asyncio.shield(self._task)
-
-    async def __aenter__(self) -> ReconnectingStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # -- the supervisor ------------------------------------------------------
 

@@ -8,15 +8,17 @@ Pure Python: no event loop, no clock, no browser.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 
 from .options import DEFAULTS, check_count
 from .protocol import backoff, check_backoff
 
-__all__ = ["Retry", "logger"]
+__all__ = ["Retry", "logger", "retrying"]
 
 #: The library's logger. Silent unless the application configures logging
 #: (``logging.basicConfig(level=logging.INFO)``), as in the ``websockets`` library.
@@ -94,6 +96,29 @@ class Retry:
         delay = next(self._delays)
         logger.info("%s; reconnecting in %.1f seconds: %s", what, delay, _describe(exc))
         return delay
+
+
+async def retrying[T: AbstractAsyncContextManager[object]](
+    open_one: Callable[[], Awaitable[T]], retry: Retry
+) -> AsyncIterator[T]:
+    """Yield a new connection per iteration, each entered (``async with``: closed when the
+    loop body is done with it); failures are retried after ``retry``'s delays, and the
+    first one it stops on is raised. The loop of ``async for ws in connect(url)``.
+
+    Raises:
+        Exception: the failure ``retry`` stops on (or what its policy raised).
+    """
+    while True:
+        try:
+            conn = await open_one()
+            retry.succeeded()
+            async with conn:
+                yield conn
+        except Exception as exc:
+            delay = retry.failed(exc)
+            if delay is None:
+                raise
+            await asyncio.sleep(delay)
 
 
 def _describe(exc: BaseException) -> str:
