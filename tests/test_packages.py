@@ -70,7 +70,8 @@ def test_wheel_metadata_is_complete(packages):
 
 
 def test_sdist_holds_the_sources(packages):
-    """The sdist has the package (browser.js too), the JS module, README, LICENSE and pyproject."""
+    """The sdist has the package (browser.js too), the JS module, README, LICENSE, pyproject and
+    the wheel's build hook (tools/hatch_build.py), so a wheel builds from it."""
     with tarfile.open(packages["sdist"]) as sdist:
         names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
     assert {
@@ -83,6 +84,7 @@ def test_sdist_holds_the_sources(packages):
         "python/websocket_streaming/py.typed",
         "js/websocket_streaming.js",
         "js/websocket_streaming.d.ts",
+        "tools/hatch_build.py",
     } <= names
 
 
