@@ -1,25 +1,12 @@
-// websocket_streaming.js: a WebSocket stream for JavaScript in a Pyodide app.
-//
-//   import { WebSocketStream } from "./websocket_streaming.js";
-//   const ws = new WebSocketStream("ws://127.0.0.1:8765", { protocols: ["chat"] });
-//   await ws.opened;                       // { protocol, extensions }
-//   await ws.send("text");                 // string -> text; ArrayBuffer / TypedArray / DataView -> binary
-//   const data = await ws.recv();          // string | ArrayBuffer
-//   for await (const msg of ws) { ... }    // ends on a normal close
-//   await ws.close(1000, "bye");          // or, as the native WebSocketStream: close({ closeCode, reason })
-//   const { code, reason } = await ws.closed;   // also closeCode, as the native class
-//
-//   // One stream across drops: reconnects with backoff, queues sends while down.
-//   const feed = new WebSocketStream(url, { reconnect: { maxRetries: 10 }, heartbeat: { interval: 20 },
-//     onConnect: async (conn) => conn.send("subscribe") });
-//   feed.addEventListener("reconnecting", (e) => console.log(`retry in ${e.delay} s`, e.error));
+// websocket_streaming.js: a WebSocket stream for JavaScript in a Pyodide app (usage in the README,
+// the API in websocket_streaming.d.ts).
 //
 // The connection logic (state, queueing, validation, reconnection, heartbeat,
 // limits) is the Python package websocket_streaming, loaded once per page into
 // Pyodide. This module only checks JS types and moves JS values: a received
 // message is the very string or ArrayBuffer the browser delivered, read from the
 // connection's JS queue; a sent one is handed to the browser as is. Loading Pyodide and
-// the package is load_pyodide.js's. The API is documented in websocket_streaming.d.ts.
+// the package is load_pyodide.js's.
 
 import { DEFAULT_INDEX_URL, DEFAULT_WHEEL_URL, loadWebSocketStreaming } from "./load_pyodide.js";
 
@@ -35,8 +22,7 @@ export class WebSocketStreamError extends Error {
 export class ConnectionClosed extends WebSocketStreamError {
   constructor(message, name, code, reason) {
     super(message, name);
-    this.code = code;
-    this.reason = reason;
+    Object.assign(this, { code, reason });
   }
 }
 export class ConnectionClosedOK extends ConnectionClosed {}
@@ -44,24 +30,20 @@ export class ConnectionClosedError extends ConnectionClosed {}
 export class PayloadTooBig extends ConnectionClosedError {
   constructor(message, name, code, reason, size, maxSize) {
     super(message, name, code, reason);
-    this.size = size;
-    this.maxSize = maxSize;
+    Object.assign(this, { size, maxSize });
   }
 }
 export class QueueOverflow extends ConnectionClosedError {
   constructor(message, name, code, reason, { messages, bytes, maxQueue, maxQueueBytes }) {
     super(message, name, code, reason);
-    this.messages = messages; // unread messages held when the next one arrived
-    this.bytes = bytes;
-    this.maxQueue = maxQueue ?? null;
-    this.maxQueueBytes = maxQueueBytes ?? null;
+    // messages, bytes: unread ones held when the next message arrived.
+    Object.assign(this, { messages, bytes, maxQueue: maxQueue ?? null, maxQueueBytes: maxQueueBytes ?? null });
   }
 }
 export class ReconnectFailed extends ConnectionClosedError {
   constructor(message, name, code, reason, attempts, unsent) {
     super(message, name, code, reason);
-    this.attempts = attempts;
-    this.unsent = unsent;
+    Object.assign(this, { attempts, unsent });
   }
 }
 export class ConnectionFailed extends WebSocketStreamError {}
@@ -71,12 +53,7 @@ export class SendQueueFull extends WebSocketStreamError {}
 export class WebSocketStreamEvent extends Event {
   constructor(type, { attempt = 0, delay = null, code = null, reason = null, error = null, flushed = 0 } = {}) {
     super(type);
-    this.attempt = attempt;
-    this.delay = delay;
-    this.code = code;
-    this.reason = reason;
-    this.error = error;
-    this.flushed = flushed;
+    Object.assign(this, { attempt, delay, code, reason, error, flushed });
   }
 }
 
@@ -143,14 +120,10 @@ function describe(value) {
 }
 
 function checkMessage(data) {
-  if (typeof data === "string" || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
-    return data;
-  }
-  const what = data === null ? "null" : typeof data === "object" ? (data.constructor?.name ?? "object") : typeof data;
+  if (typeof data === "string" || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data;
+  const what = typeof data === "number" ? "number" : describe(data);
   throw new TypeError(`send() takes a string, an ArrayBuffer, a TypedArray or a DataView, not ${what}`);
 }
-
-const CLOSE_INFO = ["closeCode", "reason"];
 
 // close(code, reason), or close({closeCode, reason}) as the native WebSocketStream takes it.
 function closeArguments(first, second) {
@@ -158,7 +131,7 @@ function closeArguments(first, second) {
   if (second !== undefined) {
     throw new TypeError("close() takes (code, reason) or ({closeCode, reason}), not an object and a reason");
   }
-  checkKeys(first, CLOSE_INFO, "close()");
+  checkKeys(first, ["closeCode", "reason"], "close()");
   const { closeCode = 1000, reason = "" } = first;
   return [closeCode, reason];
 }
@@ -314,12 +287,8 @@ class Connection {
   async send(data) {
     checkMessage(data);
     if (this.#state.send(data) < 0) {
-      throw new ConnectionClosedError(
-        "connection closed: the connection closed during onConnect",
-        "ConnectionClosedError",
-        1006,
-        "",
-      );
+      const message = "connection closed: the connection closed during onConnect";
+      throw new ConnectionClosedError(message, "ConnectionClosedError", 1006, "");
     }
   }
 }
@@ -638,10 +607,9 @@ export class WebSocketStream extends EventTarget {
 
   async #recvWhenReady() {
     if (this.#waiting) {
-      throw new ConcurrencyError(
-        "recv() was called while another recv() is still waiting for a message: await the first call first",
-        "ConcurrencyError",
-      );
+      const message =
+        "recv() was called while another recv() is still waiting for a message: await the first call first";
+      throw new ConcurrencyError(message, "ConcurrencyError");
     }
     this.#waiting = true;
     try {
