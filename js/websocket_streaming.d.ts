@@ -1,8 +1,11 @@
 // Types for websocket_streaming.js.
 
-/** Where Pyodide is looked for by default: ./pyodide/ beside the module. */
+/** Where Pyodide is looked for when no Pyodide instance is given: ./pyodide/ beside the module. */
 export declare const DEFAULT_INDEX_URL: string;
-/** The websocket-streaming wheel shipped beside the module, installed with micropip when Pyodide lacks the package. */
+/**
+ * The websocket-streaming wheel shipped beside the module (in dist/ and in the npm package), installed with
+ * micropip into a Pyodide that neither has the package nor lists it in its lock.
+ */
 export declare const DEFAULT_WHEEL_URL: string;
 
 export type Message = string | ArrayBuffer;
@@ -49,11 +52,16 @@ export interface ReconnectOptions {
   // </generated>
 }
 
-/** A new connection, as the `onConnect` hook sees it. */
+/** A new connection of a reconnecting stream, as the `onConnect` hook sees it. */
 export interface Connection {
+  /** The subprotocol the server chose, "" if none. */
   readonly protocol: string;
+  /** The extensions the server chose, "" if none. */
   readonly extensions: string;
-  /** Sends on this connection now, before the messages queued while disconnected. @throws {ConnectionClosedError} no longer open. */
+  /**
+   * Sends on this connection now (not queued), before the messages queued while disconnected. Copies: none on
+   * our side. @throws {TypeError} for other data types; {ConnectionClosedError} this connection is no longer open.
+   */
   send(data: SendData): Promise<void>;
 }
 
@@ -116,23 +124,35 @@ export interface WebSocketCloseInfo {
   reason?: string;
 }
 
-/** Load Pyodide (once per page and indexURL, or per instance given) and the websocket-streaming package. */
+/**
+ * Load Pyodide (once per page and indexURL, or per instance given) and the websocket-streaming package (see
+ * LoadOptions); a failed load is retried by the next call. @throws {WebSocketStreamError} Pyodide or the package
+ * could not be loaded (the message names the option to pass).
+ */
 export declare function loadWebSocketStreaming(options?: LoadOptions): Promise<unknown>;
 
-/** The URL `new WebSocket(url)` would open: relative to the page's location, http(s) made ws(s); others as given. */
+/**
+ * The URL `new WebSocket(url)` would open: relative to the page's or worker's location, http(s) made ws(s)
+ * (WHATWG). A URL that does not parse, or has another scheme or a fragment, is returned as given: the stream
+ * refuses it (`opened` rejects with a TypeError saying why).
+ */
 export declare function resolveURL(url: string | URL): string;
 
+/** Base class of the errors that are not about a bad argument (those are TypeError / RangeError). */
 export declare class WebSocketStreamError extends Error {
   constructor(message: string, name?: string);
 }
+/** The connection is closed; `code` and `reason` say how. */
 export declare class ConnectionClosed extends WebSocketStreamError {
   constructor(message: string, name: string, code: number, reason: string);
   readonly code: number;
   readonly reason: string;
 }
+/** Closed cleanly with 1000, 1001 or 1005. */
 export declare class ConnectionClosedOK extends ConnectionClosed {}
+/** Closed with another code, or without a closing handshake (1006). */
 export declare class ConnectionClosedError extends ConnectionClosed {}
-/** A message was over maxSize (code 1009). */
+/** A message was over maxSize: the connection was closed (code 1009). */
 export declare class PayloadTooBig extends ConnectionClosedError {
   constructor(message: string, name: string, code: number, reason: string, size: number, maxSize: number);
   /** The message's size in bytes (UTF-8 for text). */
@@ -162,9 +182,11 @@ export declare class ReconnectFailed extends ConnectionClosedError {
   /** The messages still queued, oldest first: none was sent (binary as an ArrayBuffer copy). */
   readonly unsent: Message[];
 }
+/** The opening handshake failed (refused, unreachable, rejected) or timed out. */
 export declare class ConnectionFailed extends WebSocketStreamError {}
+/** recv() (or recvMany()) was called while another was still waiting. */
 export declare class ConcurrencyError extends WebSocketStreamError {}
-/** send() while disconnected found the send queue full: the message was not queued. */
+/** send() while disconnected found the send queue full (sendQueue / sendQueueBytes): the message was not queued. */
 export declare class SendQueueFull extends WebSocketStreamError {}
 
 export type WebSocketStreamEventType = "connecting" | "open" | "reconnecting" | "close";
@@ -203,8 +225,17 @@ export interface WebSocketStreamEventMap {
   close: WebSocketStreamEvent;
 }
 
+/**
+ * A WebSocket connection read with `recv()` or `for await`, backed by the Python package running in Pyodide.
+ * With `reconnect`, one stream across connections: it reconnects after a drop and reads every connection in turn.
+ * Events: "connecting", "open", "reconnecting", "close" (WebSocketStreamEvent).
+ */
 export declare class WebSocketStream extends EventTarget implements AsyncIterable<Message> {
-  /** @throws {TypeError} url, protocols or an option of the wrong type, or an unknown option; {RangeError} an option out of range. */
+  /**
+   * Starts connecting in the background; `opened` says how it went. `url`: ws://, wss://, http:// or https://,
+   * or relative to the page.
+   * @throws {TypeError} url, protocols or an option of the wrong type, or an unknown option; {RangeError} an option out of range.
+   */
   constructor(url: string | URL, options?: WebSocketStreamOptions);
   /** The URL opened: resolved against the page's location, http(s) made ws(s), as by `new WebSocket()`. */
   readonly url: string;
@@ -215,35 +246,54 @@ export declare class WebSocketStream extends EventTarget implements AsyncIterabl
    * rejects with ConnectionClosedError (1006, no handshake), PayloadTooBig, QueueOverflow, ReconnectFailed.
    */
   readonly closed: Promise<CloseInfo>;
-  /** 0 connecting (with reconnect: also while waiting to reconnect), 1 open, 2 closing, 3 closed. */
+  /** 0 connecting (with reconnect: also while waiting to reconnect), 1 open, 2 closing, 3 closed for good. */
   readonly readyState: number;
+  /** Bytes passed to send() that the browser has not yet put on the wire (current connection). */
   readonly bufferedAmount: number;
-  /** Attempts since the last open: 0 while open. */
+  /** Attempts since the last open: 0 while open, 1 during the first attempt. */
   readonly attempt: number;
-  /** Seconds from the last heartbeat ping to its reply; 0 until measured. */
+  /** Seconds from the last heartbeat ping to its reply, on the current connection; 0 until measured. */
   readonly latency: number;
-  /** Unread messages dropped by onOverflow "drop-oldest", over every connection. */
+  /** Unread messages dropped so far by onOverflow "drop-oldest", over every connection. */
   readonly dropped: number;
-  /** How many messages wait in the send queue (reconnect only; else 0). */
+  /** How many messages queued by send() while disconnected wait to be sent (reconnect only; else 0). */
   readonly unsent: number;
   /**
    * Resolves true once the browser took the message, false when it was queued (reconnect, disconnected).
-   * @throws {TypeError} for other data types; {SendQueueFull} queue full; {ConnectionClosed} once closing or closed.
+   * Copies: none on our side when a connection is open (the browser copies the bytes into its send buffer); a
+   * binary message queued while disconnected is copied once. Waits while more than 8 MiB is buffered.
+   * @throws {TypeError} for other data types (a number, an object, a stream...); {SendQueueFull} disconnected and
+   * the send queue is full, not queued; {ConnectionClosed} the connection (with reconnect: the stream) is closing
+   * or closed, nothing was sent.
    */
   send(data: SendData): Promise<boolean>;
-  /** @throws {ConnectionClosed} once closed (with reconnect: ended) and drained; {ConcurrencyError} if another recv() waits. */
+  /**
+   * The next message: a string for a text frame, the browser's own ArrayBuffer for a binary frame (not copied).
+   * Messages received before a close are all returned before it throws; with reconnect, every connection's in turn.
+   * @throws {ConnectionClosedOK} closed cleanly and nothing is left to read; {ConnectionClosedError} closed with an
+   * error (PayloadTooBig, QueueOverflow, ReconnectFailed...) and nothing is left to read; {ConcurrencyError}
+   * another recv() is still waiting.
+   */
   recv(): Promise<Message>;
   /**
-   * Every queued message, up to `max`, in one array (waits for one if none is); no promise per message.
-   * @throws {TypeError | RangeError} a bad `max`; otherwise as recv().
+   * Every queued message, up to `max` (default: all queued), in one array, oldest first (waits for one if none
+   * is, as recv()); no promise per message, so a consumer of a fast feed reads at the browser's pace. With
+   * reconnect, one connection's messages per call.
+   * @throws {TypeError} `max` is not a number; {RangeError} `max` is not a whole number >= 1 or Infinity;
+   * otherwise as recv().
    */
   recvMany(max?: number): Promise<Message[]>;
-  /** Arrays of messages (recvMany(max) each) until the stream ends; ends quietly on a clean close. */
+  /** Arrays of messages (recvMany(max) each, default: all queued) until the stream ends; ends quietly on a clean close. */
   batches(max?: number): AsyncGenerator<Message[], void, undefined>;
-  /** Closes (with reconnect: stops reconnecting). @throws {TypeError} non-integer code or non-string reason; {RangeError} out of range. */
+  /**
+   * Closes (with reconnect: stops reconnecting) and waits until closed; closing twice is harmless. `code`: 1000
+   * (default) or 3000-4999; `reason`: at most 123 bytes of UTF-8.
+   * @throws {TypeError} non-integer code or non-string reason; {RangeError} out of range.
+   */
   close(code?: number, reason?: string): Promise<void>;
   /** As the native WebSocketStream: close({closeCode, reason}). Unknown keys are a TypeError. */
   close(closeInfo: WebSocketCloseInfo): Promise<void>;
+  /** Yields messages until the stream ends; ends quietly on a clean close. */
   [Symbol.asyncIterator](): AsyncIterator<Message>;
   addEventListener<K extends keyof WebSocketStreamEventMap>(
     type: K,

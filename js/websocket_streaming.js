@@ -1,45 +1,17 @@
-// websocket_streaming.js: a WebSocket stream for JavaScript in a Pyodide app.
-//
-//   import { WebSocketStream } from "./websocket_streaming.js";
-//   const ws = new WebSocketStream("ws://127.0.0.1:8765", { protocols: ["chat"] });
-//   await ws.opened;                       // { protocol, extensions }
-//   await ws.send("text");                 // string -> text; ArrayBuffer / TypedArray / DataView -> binary
-//   const data = await ws.recv();          // string | ArrayBuffer
-//   for await (const msg of ws) { ... }    // ends on a normal close
-//   await ws.close(1000, "bye");          // or, as the native WebSocketStream: close({ closeCode, reason })
-//   const { code, reason } = await ws.closed;   // also closeCode, as the native class
-//
-//   // One stream across drops: reconnects with backoff, queues sends while down.
-//   const feed = new WebSocketStream(url, { reconnect: { maxRetries: 10 }, heartbeat: { interval: 20 },
-//     onConnect: async (conn) => conn.send("subscribe") });
-//   feed.addEventListener("reconnecting", (e) => console.log(`retry in ${e.delay} s`, e.error));
+// websocket_streaming.js: a WebSocket stream for JavaScript in a Pyodide app (usage in the README,
+// the API in websocket_streaming.d.ts).
 //
 // The connection logic (state, queueing, validation, reconnection, heartbeat,
 // limits) is the Python package websocket_streaming, loaded once per page into
 // Pyodide. This module only checks JS types and moves JS values: a received
 // message is the very string or ArrayBuffer the browser delivered, read from the
-// connection's JS queue; a sent one is handed to the browser as is.
+// connection's JS queue; a sent one is handed to the browser as is. Loading Pyodide and
+// the package is load_pyodide.js's.
 
-// Pyodide and the wheel are found relative to this module's own URL, which only an ES module has.
-if (typeof import.meta.url !== "string" || import.meta.url === "") {
-  throw new Error(
-    "websocket-streaming is an ES module and must be loaded as one: this bundle has no import.meta.url " +
-      '(an IIFE or CommonJS build?). Bundle with format "esm" (esbuild --format=esm, Vite\'s default) and ' +
-      'load it with <script type="module">.',
-  );
-}
+import { DEFAULT_INDEX_URL, DEFAULT_WHEEL_URL, loadWebSocketStreaming } from "./load_pyodide.js";
 
-/** Where Pyodide is looked for when no Pyodide instance is given: ./pyodide/ beside this module. */
-export const DEFAULT_INDEX_URL = new URL("./pyodide/", import.meta.url).href;
+export { DEFAULT_INDEX_URL, DEFAULT_WHEEL_URL, loadWebSocketStreaming };
 
-/**
- * The websocket-streaming wheel shipped beside this module (in dist/ and in the npm package),
- * installed with micropip into a Pyodide that neither has the package nor lists it in its lock.
- * Its version is the Python package's (tests/test_packages.py checks it).
- */
-export const DEFAULT_WHEEL_URL = new URL("./websocket_streaming-0.1.0-py3-none-any.whl", import.meta.url).href;
-
-/** Base class of the errors that are not about a bad argument. */
 export class WebSocketStreamError extends Error {
   constructor(message, name = "WebSocketStreamError") {
     super(message);
@@ -47,61 +19,41 @@ export class WebSocketStreamError extends Error {
   }
 }
 
-/** The connection is closed; `code` and `reason` say how. */
 export class ConnectionClosed extends WebSocketStreamError {
   constructor(message, name, code, reason) {
     super(message, name);
-    this.code = code;
-    this.reason = reason;
+    Object.assign(this, { code, reason });
   }
 }
-/** Closed cleanly with 1000, 1001 or 1005. */
 export class ConnectionClosedOK extends ConnectionClosed {}
-/** Closed with another code, or without a closing handshake (1006). */
 export class ConnectionClosedError extends ConnectionClosed {}
-/** A message was over `maxSize` (`size` bytes, UTF-8 for text): the connection was closed (1009). */
 export class PayloadTooBig extends ConnectionClosedError {
   constructor(message, name, code, reason, size, maxSize) {
     super(message, name, code, reason);
-    this.size = size;
-    this.maxSize = maxSize;
+    Object.assign(this, { size, maxSize });
   }
 }
-/** Unread messages went over `maxQueue` / `maxQueueBytes` with onOverflow "close" (1008). */
 export class QueueOverflow extends ConnectionClosedError {
   constructor(message, name, code, reason, { messages, bytes, maxQueue, maxQueueBytes }) {
     super(message, name, code, reason);
-    this.messages = messages; // unread messages held when the next one arrived
-    this.bytes = bytes;
-    this.maxQueue = maxQueue ?? null;
-    this.maxQueueBytes = maxQueueBytes ?? null;
+    // messages, bytes: unread ones held when the next message arrived.
+    Object.assign(this, { messages, bytes, maxQueue: maxQueue ?? null, maxQueueBytes: maxQueueBytes ?? null });
   }
 }
-/** A reconnecting stream gave up after `attempts` failed attempts; `unsent` were never sent. */
 export class ReconnectFailed extends ConnectionClosedError {
   constructor(message, name, code, reason, attempts, unsent) {
     super(message, name, code, reason);
-    this.attempts = attempts;
-    this.unsent = unsent;
+    Object.assign(this, { attempts, unsent });
   }
 }
-/** The opening handshake failed (refused, unreachable, rejected) or timed out. */
 export class ConnectionFailed extends WebSocketStreamError {}
-/** recv() was called while another recv() was still waiting. */
 export class ConcurrencyError extends WebSocketStreamError {}
-/** send() while disconnected found the send queue full (`sendQueue` / `sendQueueBytes`): not queued. */
 export class SendQueueFull extends WebSocketStreamError {}
 
-/** What addEventListener("connecting" | "open" | "reconnecting" | "close") listeners get. */
 export class WebSocketStreamEvent extends Event {
   constructor(type, { attempt = 0, delay = null, code = null, reason = null, error = null, flushed = 0 } = {}) {
     super(type);
-    this.attempt = attempt;
-    this.delay = delay;
-    this.code = code;
-    this.reason = reason;
-    this.error = error;
-    this.flushed = flushed;
+    Object.assign(this, { attempt, delay, code, reason, error, flushed });
   }
 }
 
@@ -145,115 +97,8 @@ async function bridged(promise) {
   return result;
 }
 
-// One Pyodide and one import of our package per page, whatever the number of streams.
-const bridges = new Map();
-
-// The last line of an error's message (a PythonError's is its traceback).
-function lastLine(error) {
-  const lines = String(error?.message ?? error)
-    .trim()
-    .split("\n");
-  return lines[lines.length - 1];
-}
-
-async function importPyodide(indexURL) {
-  const url = new URL("pyodide.mjs", indexURL).href;
-  let module;
-  try {
-    module = await import(/* @vite-ignore */ url);
-  } catch (error) {
-    throw new WebSocketStreamError(
-      `could not load Pyodide from ${url} (${lastLine(error)}): pass the option { pyodide } (a loaded ` +
-        "Pyodide) or { indexURL } (the folder that holds pyodide.mjs, e.g. node_modules/pyodide/ served by your app)",
-    );
-  }
-  return await module.loadPyodide({ indexURL });
-}
-
-// How this Pyodide gets our package: "importable" (micropip, PyScript, JupyterLite put it
-// there), "lock" (its lock file lists it) or "wheel" (micropip.install(wheelURL)).
-function packageSource(pyodide) {
-  if (pyodide.runPython("__import__('importlib.util').util.find_spec('websocket_streaming') is not None")) {
-    return "importable";
-  }
-  const packages = pyodide.lockfile?.packages ?? pyodide._api?.lockfile_packages ?? {};
-  return "websocket-streaming" in packages ? "lock" : "wheel";
-}
-
-// micropip.install(wheelURL); where micropip cannot be loaded (offline with the npm package
-// `pyodide`, which ships no wheels), the wheel is unpacked into site-packages: it is pure
-// Python with no dependencies, so that is all an install does.
-async function installWheel(pyodide, wheelURL) {
-  const errors = [];
-  await pyodide.loadPackage("micropip", { messageCallback: () => {}, errorCallback: (m) => errors.push(m) });
-  if (errors.length === 0) {
-    const micropip = pyodide.pyimport("micropip");
-    try {
-      await micropip.install(wheelURL);
-    } finally {
-      micropip.destroy();
-    }
-    return;
-  }
-  const response = await fetch(wheelURL);
-  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText} for ${wheelURL}`);
-  const sitePackages = pyodide.runPython("__import__('sysconfig').get_path('purelib')");
-  pyodide.unpackArchive(await response.arrayBuffer(), "wheel", { extractDir: sitePackages });
-  pyodide.runPython("__import__('importlib').invalidate_caches()");
-}
-
-async function loadBridge(pyodide, indexURL, wheelURL) {
-  pyodide ??= await importPyodide(indexURL);
-  const source = packageSource(pyodide);
-  if (source === "lock") {
-    // loadPackage reports a failed download or a sha256 mismatch to errorCallback, not by rejecting.
-    const errors = [];
-    await pyodide.loadPackage("websocket-streaming", {
-      messageCallback: () => {},
-      errorCallback: (m) => errors.push(m),
-    });
-    if (errors.length > 0) {
-      throw new WebSocketStreamError(`loading websocket-streaming from the Pyodide lock failed: ${errors.join("; ")}`);
-    }
-  } else if (source === "wheel") {
-    try {
-      await installWheel(pyodide, wheelURL);
-    } catch (error) {
-      throw new WebSocketStreamError(
-        `this Pyodide has no websocket_streaming package and installing the wheel ${wheelURL} ` +
-          `failed (${lastLine(error)}): pass the option { wheelURL } (where websocket_streaming-*.whl is served), ` +
-          "or install the package into Pyodide before the first stream",
-      );
-    }
-  }
-  return pyodide.pyimport("websocket_streaming.facade");
-}
-
-/**
- * Load (once) the Python side: Pyodide from `indexURL`, or the instance given; then our
- * package, wherever it is: already importable (installed with micropip, PyScript,
- * JupyterLite) -> used as is; listed in the lock file -> `loadPackage`; else
- * `micropip.install(wheelURL)` (default: the wheel beside this module).
- */
-export function loadWebSocketStreaming({ pyodide, indexURL = DEFAULT_INDEX_URL, wheelURL = DEFAULT_WHEEL_URL } = {}) {
-  const key = pyodide ?? new URL(indexURL, import.meta.url).href;
-  if (!bridges.has(key)) {
-    const wheel = new URL(wheelURL, import.meta.url).href;
-    const loading = loadBridge(pyodide, new URL(indexURL, import.meta.url).href, wheel);
-    loading.catch(() => bridges.delete(key)); // let a later call retry
-    bridges.set(key, loading);
-  }
-  return bridges.get(key);
-}
-
 // -- argument checks ------------------------------------------------------------
 
-/**
- * The URL `new WebSocket(url)` would open: relative to the page's or worker's location,
- * `http:` -> `ws:`, `https:` -> `wss:` (WHATWG). A URL that does not parse, or has another
- * scheme or a fragment, is returned as given: the Python core refuses it (`opened` rejects
- * with a TypeError saying why).
- */
 export function resolveURL(url) {
   let parsed;
   try {
@@ -275,14 +120,10 @@ function describe(value) {
 }
 
 function checkMessage(data) {
-  if (typeof data === "string" || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
-    return data;
-  }
-  const what = data === null ? "null" : typeof data === "object" ? (data.constructor?.name ?? "object") : typeof data;
+  if (typeof data === "string" || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data;
+  const what = typeof data === "number" ? "number" : describe(data);
   throw new TypeError(`send() takes a string, an ArrayBuffer, a TypedArray or a DataView, not ${what}`);
 }
-
-const CLOSE_INFO = ["closeCode", "reason"];
 
 // close(code, reason), or close({closeCode, reason}) as the native WebSocketStream takes it.
 function closeArguments(first, second) {
@@ -290,7 +131,7 @@ function closeArguments(first, second) {
   if (second !== undefined) {
     throw new TypeError("close() takes (code, reason) or ({closeCode, reason}), not an object and a reason");
   }
-  checkKeys(first, CLOSE_INFO, "close()");
+  checkKeys(first, ["closeCode", "reason"], "close()");
   const { closeCode = 1000, reason = "" } = first;
   return [closeCode, reason];
 }
@@ -431,37 +272,23 @@ function checkKeys(object, known, where) {
   }
 }
 
-/**
- * A new connection of a reconnecting stream, as the `onConnect` hook sees it:
- * what it sends goes out at once, before the messages queued while disconnected.
- */
+// What onConnect gets: its sends go out at once, before the messages queued while disconnected.
 class Connection {
   #state;
   constructor(state) {
     this.#state = state;
   }
-  /** The subprotocol the server chose, "" if none. */
   get protocol() {
     return this.#state.ws.protocol;
   }
-  /** The extensions the server chose, "" if none. */
   get extensions() {
     return this.#state.ws.extensions;
   }
-  /**
-   * Send one message on this connection now (not queued). Copies: none on our side.
-   * @throws {TypeError} data is of another type
-   * @throws {ConnectionClosedError} this connection is no longer open
-   */
   async send(data) {
     checkMessage(data);
     if (this.#state.send(data) < 0) {
-      throw new ConnectionClosedError(
-        "connection closed: the connection closed during onConnect",
-        "ConnectionClosedError",
-        1006,
-        "",
-      );
+      const message = "connection closed: the connection closed during onConnect";
+      throw new ConnectionClosedError(message, "ConnectionClosedError", 1006, "");
     }
   }
 }
@@ -499,12 +326,6 @@ function checkMax(max) {
   }
 }
 
-/**
- * A WebSocket connection read with `recv()` or `for await`, backed by the
- * Python package running in Pyodide. With `reconnect`, one stream across
- * connections: it reconnects after a drop and reads every connection in turn.
- * Events: "connecting", "open", "reconnecting", "close" (WebSocketStreamEvent).
- */
 export class WebSocketStream extends EventTarget {
   #py = null; // the Python stream (a PyProxy), released once it has ended
   #bridge = null;
@@ -538,13 +359,6 @@ export class WebSocketStream extends EventTarget {
   #unsent = 0; // the send queue's length when the stream ended
   #unwatch = null; // removes the abort listener of the `signal` option
 
-  /**
-   * Start connecting in the background; `opened` says how it went.
-   * @param {string | URL} url a ws://, wss://, http:// or https:// URL, or one relative to the page
-   * @param {import("./websocket_streaming.js").WebSocketStreamOptions} options
-   * @throws {TypeError} url, protocols or an option of the wrong type, or an unknown option
-   * @throws {RangeError} an option out of range
-   */
   constructor(url, options = {}) {
     super();
     if (typeof url !== "string" && !(url instanceof URL)) {
@@ -564,11 +378,8 @@ export class WebSocketStream extends EventTarget {
     }
     this.#reconnect = options.reconnect !== undefined && options.reconnect !== false;
     const entries = checkOptions(options, "", this.#reconnect);
-    /** The URL opened: resolved against the page's location, http(s) made ws(s), as by `new WebSocket()`. */
     this.url = resolveURL(url);
-    /** Resolves with `{protocol, extensions}` once (first) open. */
     this.opened = this.#opened.promise;
-    /** Settles once the stream has ended for good. */
     this.closed = this.#closed.promise;
     if (signal?.aborted) {
       this.#ready = Promise.reject(abortReason(signal));
@@ -694,7 +505,6 @@ export class WebSocketStream extends EventTarget {
     }
   }
 
-  /** 0 connecting (also while waiting to reconnect), 1 open, 2 closing, 3 closed for good. */
   get readyState() {
     if (this.#final !== null) return 3;
     if (!this.#reconnect) return this.#live?.ws.readyState ?? 0;
@@ -702,46 +512,30 @@ export class WebSocketStream extends EventTarget {
     return this.#live?.ws.readyState === 1 ? 1 : 0;
   }
 
-  /** Bytes passed to send() that the browser has not yet put on the wire (current connection). */
   get bufferedAmount() {
     return this.#live !== null ? this.#live.ws.bufferedAmount : 0;
   }
 
-  /** Attempts since the last open: 0 while open, 1 during the first attempt. */
   get attempt() {
     return this.#attempt;
   }
 
-  /** Seconds from the last heartbeat ping to its reply, on the current connection; 0 until measured. */
   get latency() {
     const state = this.#live;
     return state === null || state.closeInfo !== undefined || state.latency < 0 ? 0 : state.latency / 1000;
   }
 
-  /** Unread messages dropped so far by onOverflow "drop-oldest", over every connection. */
   get dropped() {
     let dropped = this.#dropped;
     for (const state of this.#seen) dropped += state.dropped;
     return dropped;
   }
 
-  /** Messages queued by send() while disconnected and not yet sent (0 without reconnect). */
   get unsent() {
     if (!this.#reconnect) return 0;
     return this.#py !== null ? this.#bridge.js_unsent(this.#py) : this.#unsent;
   }
 
-  /**
-   * Send one message. Copies: none on our side when a connection is open (the
-   * browser copies the bytes into its send buffer); a binary message queued while
-   * disconnected is copied once. Waits while more than 8 MiB is buffered.
-   * @param {string | ArrayBuffer | ArrayBufferView} data
-   * @returns {Promise<boolean>} true: handed to the browser; false: queued (reconnect only)
-   * @throws {TypeError} data is of another type (a number, an object, a stream...)
-   * @throws {SendQueueFull} disconnected and the send queue is full; not queued
-   * @throws {ConnectionClosed} the connection (or, with reconnect, the stream) is closing
-   *   or closed; nothing was sent
-   */
   async send(data) {
     checkMessage(data);
     if (this.#live === null && !this.#reconnect) await this.opened;
@@ -761,16 +555,6 @@ export class WebSocketStream extends EventTarget {
     return await bridged(this.#bridge.js_send(this.#py, bytesOf(data)));
   }
 
-  /**
-   * The next message: a string for a text frame, the browser's own ArrayBuffer
-   * for a binary frame (not copied). Messages received before a close are all
-   * returned before it throws; with reconnect, every connection's in turn.
-   * @returns {Promise<string | ArrayBuffer>}
-   * @throws {ConnectionClosedOK} closed cleanly and nothing is left to read
-   * @throws {ConnectionClosedError} closed with an error (PayloadTooBig, QueueOverflow,
-   *   ReconnectFailed...) and nothing is left to read
-   * @throws {ConcurrencyError} another recv() is still waiting
-   */
   recv() {
     // A message already here costs one resolved promise, not an async call's ticks; a
     // message awaited on an open connection, one promise settled by its message event.
@@ -782,11 +566,9 @@ export class WebSocketStream extends EventTarget {
     return this.#recvWhenReady();
   }
 
-  /**
-   * One promise for the next message (max 0) or batch (recvMany(max)) of an open
-   * connection with none queued, settled from the socket's own handler (state.notify,
-   * no trip through Python) by #settle. No closure per call but the promise's own.
-   */
+  // One promise for the next message (max 0) or batch (recvMany(max)) of an open connection with none
+  // queued, settled by #settle from the socket's own handler (state.notify, no trip through Python).
+  // No closure per call but the promise's own.
   #notified(state, max) {
     this.#waiting = true;
     this.#nextState = state;
@@ -825,10 +607,9 @@ export class WebSocketStream extends EventTarget {
 
   async #recvWhenReady() {
     if (this.#waiting) {
-      throw new ConcurrencyError(
-        "recv() was called while another recv() is still waiting for a message: await the first call first",
-        "ConcurrencyError",
-      );
+      const message =
+        "recv() was called while another recv() is still waiting for a message: await the first call first";
+      throw new ConcurrencyError(message, "ConcurrencyError");
     }
     this.#waiting = true;
     try {
@@ -882,15 +663,6 @@ export class WebSocketStream extends EventTarget {
     return first;
   }
 
-  /**
-   * Every message already queued, up to `max`, in one array, oldest first; waits for one
-   * if none is (as recv() does). No promise per message: a consumer of a fast feed reads
-   * at the browser's pace. With reconnect, one connection's messages per call.
-   * @param {number} max the most messages to return (default: all queued)
-   * @returns {Promise<Array<string | ArrayBuffer>>}
-   * @throws {TypeError} max is not a number; {RangeError} max is not a whole number >= 1
-   * @throws {ConnectionClosedOK | ConnectionClosedError | ConcurrencyError} as recv()
-   */
   recvMany(max = Number.POSITIVE_INFINITY) {
     try {
       checkMax(max);
@@ -906,7 +678,7 @@ export class WebSocketStream extends EventTarget {
     return this.#recvWhenReady().then((first) => this.#more([first], max));
   }
 
-  /** `batch` and the messages queued after it, up to `max` in all. */
+  // `batch` and the messages queued after it, up to `max` in all.
   #more(batch, max) {
     const state = this.#reading;
     if (state !== null) {
@@ -915,11 +687,6 @@ export class WebSocketStream extends EventTarget {
     return batch;
   }
 
-  /**
-   * Yield arrays of messages (recvMany(max) each) until the stream ends; ends quietly
-   * on a clean close.
-   * @param {number} max the most messages per array (default: all queued)
-   */
   async *batches(max = Number.POSITIVE_INFINITY) {
     checkMax(max);
     while (true) {
@@ -932,7 +699,6 @@ export class WebSocketStream extends EventTarget {
     }
   }
 
-  /** Yield messages until the stream ends; ends quietly on a clean close. */
   async *[Symbol.asyncIterator]() {
     while (true) {
       try {
@@ -944,15 +710,6 @@ export class WebSocketStream extends EventTarget {
     }
   }
 
-  /**
-   * Close the connection (with reconnect: stop reconnecting) and wait until it is
-   * closed. Closing twice is harmless. Takes `close(code, reason)`, or
-   * `close({closeCode, reason})` as the native WebSocketStream does.
-   * @param {number | {closeCode?: number, reason?: string}} codeOrInfo 1000 (default) or 3000-4999
-   * @param {string} reason at most 123 bytes of UTF-8
-   * @throws {TypeError} code is not an integer or reason not a string, an unknown key
-   * @throws {RangeError} code or reason is out of range
-   */
   async close(codeOrInfo, reasonText) {
     const [code, reason] = closeArguments(codeOrInfo, reasonText);
     checkClose(code, reason);

@@ -23,7 +23,7 @@ def test_js_versions_match_the_python_package():
     version = PROJECT["version"]
     package = json.loads((ROOT / "js" / "package.json").read_text())
     assert package["version"] == version
-    source = (ROOT / "js" / "websocket_streaming.js").read_text()
+    source = (ROOT / "js" / "load_pyodide.js").read_text()
     names = re.findall(r'"\./(websocket_streaming-[^"]+\.whl)"', source)
     assert names == [f"websocket_streaming-{version}-py3-none-any.whl"]
     assert (DIST / names[0]).is_file(), "./build.sh puts the wheel beside the module in dist/"
@@ -83,6 +83,7 @@ def test_sdist_holds_the_sources(packages):
         "python/websocket_streaming/browser.js",
         "python/websocket_streaming/py.typed",
         "js/websocket_streaming.js",
+        "js/load_pyodide.js",
         "js/websocket_streaming.d.ts",
         "tools/hatch_build.py",
     } <= names
@@ -99,6 +100,7 @@ def test_npm_tarball_is_complete(packages):
         [
             "LICENSE",
             "README.md",
+            "load_pyodide.js",
             "package.json",
             "websocket_streaming.d.ts",
             "websocket_streaming.js",

@@ -414,7 +414,9 @@ def table(report: dict[str, Any], json_name: str) -> str:
     lines += [
         "",
         f"Shipped, gzipped (level 9, on the host): the wheel {kb(size['wheel'])} "
-        f"+ `websocket_streaming.js` {kb(size['js'])} + `websocket_streaming.d.ts` "
+        f"+ `websocket_streaming.js` {kb(size['js'])} "
+        + (f"+ `load_pyodide.js` {kb(size['loader'])} " if "loader" in size else "")
+        + "+ `websocket_streaming.d.ts` "
         f"{kb(size['dts'])} = **{total / 1000:.1f} KB** (target < 25 KB{mark(total < 25_000)}). "
         f"The wheel is a zip of files deflated one by one; as gzip streams its parts weigh: "
         f"our code {kb(parts['code'])}"

@@ -1,0 +1,116 @@
+// load_pyodide.js: the Python side of websocket_streaming.js, loaded once per page: Pyodide
+// (the instance given, or imported from indexURL), then the websocket-streaming package
+// wherever it is (importable, in the lock, or the wheel shipped beside this module).
+// websocket_streaming.js re-exports what this module exports; types in websocket_streaming.d.ts.
+
+// Only used inside functions, so the import cycle with websocket_streaming.js is harmless.
+import { WebSocketStreamError } from "./websocket_streaming.js";
+
+// Pyodide and the wheel are found relative to this module's own URL, which only an ES module has.
+if (typeof import.meta.url !== "string" || import.meta.url === "") {
+  throw new Error(
+    "websocket-streaming is an ES module and must be loaded as one: this bundle has no import.meta.url " +
+      '(an IIFE or CommonJS build?). Bundle with format "esm" (esbuild --format=esm, Vite\'s default) and ' +
+      'load it with <script type="module">.',
+  );
+}
+
+export const DEFAULT_INDEX_URL = new URL("./pyodide/", import.meta.url).href;
+
+// In dist/ and in the npm package; its version is the Python package's (tests/test_packages.py checks it).
+export const DEFAULT_WHEEL_URL = new URL("./websocket_streaming-0.1.0-py3-none-any.whl", import.meta.url).href;
+
+// One Pyodide and one import of our package per page, whatever the number of streams.
+const bridges = new Map();
+
+// The last line of an error's message (a PythonError's is its traceback).
+function lastLine(error) {
+  const lines = String(error?.message ?? error)
+    .trim()
+    .split("\n");
+  return lines[lines.length - 1];
+}
+
+async function importPyodide(indexURL) {
+  const url = new URL("pyodide.mjs", indexURL).href;
+  let module;
+  try {
+    module = await import(/* @vite-ignore */ url);
+  } catch (error) {
+    throw new WebSocketStreamError(
+      `could not load Pyodide from ${url} (${lastLine(error)}): pass the option { pyodide } (a loaded ` +
+        "Pyodide) or { indexURL } (the folder that holds pyodide.mjs, e.g. node_modules/pyodide/ served by your app)",
+    );
+  }
+  return await module.loadPyodide({ indexURL });
+}
+
+// How this Pyodide gets our package: "importable" (micropip, PyScript, JupyterLite put it
+// there), "lock" (its lock file lists it) or "wheel" (micropip.install(wheelURL)).
+function packageSource(pyodide) {
+  if (pyodide.runPython("__import__('importlib.util').util.find_spec('websocket_streaming') is not None")) {
+    return "importable";
+  }
+  const packages = pyodide.lockfile?.packages ?? pyodide._api?.lockfile_packages ?? {};
+  return "websocket-streaming" in packages ? "lock" : "wheel";
+}
+
+// micropip.install(wheelURL); where micropip cannot be loaded (offline with the npm package
+// `pyodide`, which ships no wheels), the wheel is unpacked into site-packages: it is pure
+// Python with no dependencies, so that is all an install does.
+async function installWheel(pyodide, wheelURL) {
+  const errors = [];
+  await pyodide.loadPackage("micropip", { messageCallback: () => {}, errorCallback: (m) => errors.push(m) });
+  if (errors.length === 0) {
+    const micropip = pyodide.pyimport("micropip");
+    try {
+      await micropip.install(wheelURL);
+    } finally {
+      micropip.destroy();
+    }
+    return;
+  }
+  const response = await fetch(wheelURL);
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText} for ${wheelURL}`);
+  const sitePackages = pyodide.runPython("__import__('sysconfig').get_path('purelib')");
+  pyodide.unpackArchive(await response.arrayBuffer(), "wheel", { extractDir: sitePackages });
+  pyodide.runPython("__import__('importlib').invalidate_caches()");
+}
+
+async function loadBridge(pyodide, indexURL, wheelURL) {
+  pyodide ??= await importPyodide(indexURL);
+  const source = packageSource(pyodide);
+  if (source === "lock") {
+    // loadPackage reports a failed download or a sha256 mismatch to errorCallback, not by rejecting.
+    const errors = [];
+    await pyodide.loadPackage("websocket-streaming", {
+      messageCallback: () => {},
+      errorCallback: (m) => errors.push(m),
+    });
+    if (errors.length > 0) {
+      throw new WebSocketStreamError(`loading websocket-streaming from the Pyodide lock failed: ${errors.join("; ")}`);
+    }
+  } else if (source === "wheel") {
+    try {
+      await installWheel(pyodide, wheelURL);
+    } catch (error) {
+      throw new WebSocketStreamError(
+        `this Pyodide has no websocket_streaming package and installing the wheel ${wheelURL} ` +
+          `failed (${lastLine(error)}): pass the option { wheelURL } (where websocket_streaming-*.whl is served), ` +
+          "or install the package into Pyodide before the first stream",
+      );
+    }
+  }
+  return pyodide.pyimport("websocket_streaming.facade");
+}
+
+export function loadWebSocketStreaming({ pyodide, indexURL = DEFAULT_INDEX_URL, wheelURL = DEFAULT_WHEEL_URL } = {}) {
+  const key = pyodide ?? new URL(indexURL, import.meta.url).href;
+  if (!bridges.has(key)) {
+    const wheel = new URL(wheelURL, import.meta.url).href;
+    const loading = loadBridge(pyodide, new URL(indexURL, import.meta.url).href, wheel);
+    loading.catch(() => bridges.delete(key)); // let a later call retry
+    bridges.set(key, loading);
+  }
+  return bridges.get(key);
+}
