@@ -117,3 +117,14 @@ def test_logs_each_decision_on_the_library_logger(caplog):
 def test_the_logger_is_silent_unless_configured():
     """The library adds no handler: an app that does not configure logging sees nothing."""
     assert logging.getLogger("websocket_streaming").handlers == []
+
+
+def test_exhausted_says_only_why_the_last_failure_stopped():
+    """exhausted is False until max_retries stops a run, and False again after a failure the
+    policy declines (the stop was not max_retries')."""
+    decline = False
+    retry = Retry(lambda exc: not decline, max_retries=0, **NEUTRAL)
+    assert retry.exhausted is False
+    assert retry.failed(OSError()) is None and retry.exhausted is True
+    decline = True
+    assert retry.failed(OSError()) is None and retry.exhausted is False

@@ -6,9 +6,9 @@
     .venv/bin/python tools/mutate.py --list                # list the mutants, run nothing
 
 Not part of the default test run (it takes minutes). Each mutant is one small change to
-one of the core modules (``protocol.py``, ``exceptions.py``, ``connection.py``,
-``reconnect.py``, ``client.py``, ``transport.py``, ``waiter.py``), made on the AST and
-written back with ``ast.unparse``:
+one of the core modules (``options.py``, ``protocol.py``, ``exceptions.py``, ``retry.py``,
+``connection.py``, ``reconnect.py``, ``client.py``, ``transport.py``, ``waiter.py``), made on
+the AST and written back with ``ast.unparse``:
 
 - ``cmp``: a comparison flipped (``<`` <-> ``<=``, ``>`` <-> ``>=``, ``==`` <-> ``!=``,
   ``is`` <-> ``is not``, ``in`` <-> ``not in``);
@@ -28,8 +28,10 @@ worker: ``--jobs``, 1 by default, at most 2), with only the CPython unit tests o
 module (``TESTS_FOR`` below: the mirrored test files first, then the property tests that
 drive the module)::
 
+    options.py     tests/test_options.py tests/test_*_options.py tests/test_protocol.py
     protocol.py    tests/test_protocol*.py tests/test_properties.py
     exceptions.py  tests/test_exceptions.py tests/test_protocol*.py
+    retry.py       tests/test_retry.py tests/test_client.py tests/test_reconnect.py
     connection.py  tests/test_connection*.py tests/test_properties.py
     reconnect.py   tests/test_reconnect*.py tests/test_client*.py
     client.py      tests/test_client*.py
@@ -76,8 +78,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path("python/websocket_streaming")
 MODULES = (
+    "options.py",
     "protocol.py",
     "exceptions.py",
+    "retry.py",
     "connection.py",
     "reconnect.py",
     "client.py",
@@ -87,7 +91,9 @@ MODULES = (
 #: The CPython unit tests run for a mutant of each module (globs under the root), in order:
 #: the mirrored tests first, so that most mutants are killed early (``-x``).
 TESTS_FOR: dict[str, tuple[str, ...]] = {
+    "options.py": ("tests/test_options.py", "tests/test_*_options.py", "tests/test_protocol.py"),
     "protocol.py": ("tests/test_protocol*.py", "tests/test_properties.py"),
+    "retry.py": ("tests/test_retry.py", "tests/test_client.py", "tests/test_reconnect.py"),
     "exceptions.py": ("tests/test_exceptions.py", "tests/test_protocol*.py"),
     "connection.py": ("tests/test_connection*.py", "tests/test_properties.py"),
     "reconnect.py": ("tests/test_reconnect*.py", "tests/test_client*.py"),
