@@ -19,7 +19,9 @@ from websocket_streaming.options import (
     OPTIONS,
     Builtin,
     Heartbeat,
+    check_count,
     check_options,
+    check_seconds,
 )
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -192,9 +194,10 @@ def test_positive_rule():
 
 
 def test_minimum_rule():
-    """factor must be at least 1."""
+    """factor must be at least 1; 1 itself is fine."""
     with pytest.raises(ValueError, match=exactly("factor must be at least 1, not 0.9")):
         check_options({"factor": 0.9})
+    check_options({"factor": 1})
 
 
 def test_not_below_rule():
@@ -205,8 +208,41 @@ def test_not_below_rule():
         ValueError, match=exactly("max_delay (0.1) must not be below min_delay (0.5)")
     ):
         check_options({"max_delay": 0.1})
+    check_options({"min_delay": 2, "max_delay": 2})  # equal is fine
 
 
 def test_unchecked_kinds():
     """Flags, callables, objects and subprotocols are not checked by the schema."""
     check_options({"reconnect": 1, "on_connect": "x", "lifecycle": 5, "subprotocols": 3})
+
+
+@pytest.mark.parametrize("function", [connect, WebSocketStream], ids=repr)
+def test_none_is_allowed_exactly_where_the_schema_says(function):
+    """A keyword's annotation admits None exactly when its schema row is nullable."""
+    parameters = _keywords(function)
+    for option in OPTIONS:
+        if option.name in parameters:
+            annotation = str(parameters[option.name].annotation)
+            assert ("None" in annotation) == option.nullable, (option.name, annotation)
+
+
+def test_heartbeat_is_a_frozen_value_with_its_reply_timeout():
+    """A Heartbeat cannot be changed once made (streams share it); its reply timeout is the
+    timeout, or the interval when there is none. Option rows are frozen too."""
+    beat = Heartbeat(10)
+    with pytest.raises(AttributeError):
+        beat.interval = 1  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        OPTIONS[0].default = 1  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        Builtin("protocol.should_retry").name = "x"  # type: ignore[misc]
+    assert (Heartbeat(10).reply_timeout, Heartbeat(10, timeout=3).reply_timeout) == (10, 3)
+    assert Heartbeat(10, timeout=0).reply_timeout == 0
+
+
+def test_check_seconds_and_count_allow_none_by_default():
+    """check_seconds() and check_count() take None unless told not to."""
+    check_seconds("x", None)
+    check_count("x", None)
+    with pytest.raises(TypeError, match=exactly("x must be a number of seconds, not NoneType")):
+        check_seconds("x", None, allow_none=False)

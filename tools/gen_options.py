@@ -20,7 +20,7 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).absolute().parent.parent  # not resolve(): a linked copy uses its own python/
 sys.path.insert(0, str(ROOT / "python"))
 
 from websocket_streaming.options import (  # noqa: E402 - after the path is set
