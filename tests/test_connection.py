@@ -14,6 +14,7 @@ from websocket_streaming import (
     ConnectionClosedOK,
     ConnectionFailed,
     InvalidCloseCode,
+    PayloadTooBig,
     State,
     WebSocketStream,
 )
@@ -609,3 +610,59 @@ async def test_a_waiting_reader_gets_its_message_either_way(hands_over):
     assert len(transport.takes) - takes == (0 if hands_over else 1)
     assert await ws.recv() == "second"
     assert transport.pending == 0
+
+
+# -- the seams the edges use ----------------------------------------------------------------
+
+
+@async_test
+async def test_transport_and_write_limit_are_what_the_stream_was_given():
+    """transport is the Transport the stream runs on; write_limit the limit it was given."""
+    ws, transport = await open_stream(write_limit=1234)
+    assert ws.transport is transport
+    assert ws.write_limit == 1234
+
+
+@pytest.mark.parametrize(
+    ("close", "clean"),
+    [("peer", True), ("fail", False), ("fault", False)],
+)
+@async_test
+async def test_closed_cleanly_says_whether_a_closing_handshake_took_place(close, clean):
+    """closed_cleanly: False while open; after the close, True only for a closing handshake
+    (not for a dropped connection, nor one we closed for a fault)."""
+    ws, transport = await open_stream()
+    assert ws.closed_cleanly is False
+    if close == "peer":
+        transport.peer_close(1000, "bye")
+    elif close == "fail":
+        transport.fail()
+    else:
+        transport.fault_close(PayloadTooBig(11, 10))
+    await transport.flush()
+    assert ws.state is State.CLOSED
+    assert ws.closed_cleanly is clean
+
+
+@async_test
+async def test_each_close_is_logged_once_at_info(caplog):
+    """A connection that opened logs its close once, at INFO, whatever calls come after."""
+    caplog.set_level("INFO", logger="websocket_streaming")
+    ws, transport = await open_stream()
+    transport.peer_close(1000, "bye")
+    await transport.flush()
+    ws._on_event()  # a later event (a keepalive drop racing the close) logs nothing more
+    logged = [r.getMessage() for r in caplog.records if r.name == "websocket_streaming"]
+    assert logged == [f"connection to {URL} closed: {ws.closed_exception()}"]
+
+
+@async_test
+async def test_a_connection_that_never_opened_logs_no_close(caplog):
+    """A failed handshake is not a close: it is connect()'s to report (ConnectionFailed)."""
+    caplog.set_level("INFO", logger="websocket_streaming")
+    transport = FakeTransport(URL)
+    ws = WebSocketStream(URL, transport)
+    transport.fail()
+    await transport.flush()
+    assert ws.state is State.CLOSED
+    assert [r for r in caplog.records if r.name == "websocket_streaming"] == []

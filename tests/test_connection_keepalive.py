@@ -319,6 +319,7 @@ async def test_ping_sends_now_and_returns_on_the_reply():
     transport.receive("pong")
     assert await pinging == pytest.approx(0.25)
     assert asyncio.get_running_loop().time() == pytest.approx(0.25)  # not a poll later
+    assert ws._pong_waiters == []  # nothing left behind per ping
 
 
 @fake_clock_test
@@ -343,6 +344,13 @@ async def test_ping_needs_a_heartbeat_and_an_open_connection():
     with pytest.raises(WebSocketError, match="ping\\(\\) needs a heartbeat"):
         await ws.ping()
     beating, transport = await connect_stream(heartbeat=Heartbeat(30))
+    transport.answer_close = False
+    closing = asyncio.create_task(beating.close(4000, "going"))
+    await transport.flush()
+    with pytest.raises(ConnectionClosedError) as info:  # closing: at once, with our close
+        await beating.ping()
+    assert (info.value.code, transport.pings) == (4000, [])
+    closing.cancel()
     transport.peer_close(1000, "bye")
     await transport.flush()
     with pytest.raises(ConnectionClosedOK):
