@@ -111,8 +111,15 @@ async def test_drop_oldest_drops_are_counted_and_logged(caplog):
     transport.receive("m10")
     assert await ws.recv() == "m10"  # a batch with no new drop: nothing logged
     assert ws.dropped == 7
+    transport.receive("m11", "m12", "m13")
+    await transport.flush()
+    transport.drop_oldest(2)
+    assert await ws.recv() == "m13"
     logged = [r.getMessage() for r in caplog.records if r.name == "websocket_streaming"]
-    assert logged == [f"dropped 7 unread messages from {URL} (on_overflow='drop-oldest'; 7 in all)"]
+    assert logged == [
+        f"dropped 7 unread messages from {URL} (on_overflow='drop-oldest'; 7 in all)",
+        f"dropped 2 unread messages from {URL} (on_overflow='drop-oldest'; 9 in all)",
+    ]
 
 
 @async_test

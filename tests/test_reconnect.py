@@ -619,3 +619,21 @@ async def test_unread_connections_hands_out_the_rest_at_once():
     await stream.close()
     with pytest.raises(ConnectionClosedOK):
         await stream.recv()
+
+
+@fake_clock_test
+async def test_the_supervisor_logs_what_failed_and_the_delay(caplog):
+    """A failed attempt logs "connect failed", a dropped connection "connection closed",
+    each with the delay before the next attempt (INFO, the websocket_streaming logger)."""
+    caplog.set_level("INFO", logger="websocket_streaming")
+    factory = FakeFactory("fail", "open")
+    stream, recorder = start(factory, min_delay=1.0)
+    await recorder.wait("open")
+    factory.transports[1].fail()
+    await recorder.wait("reconnecting", 2)
+    await stream.close()
+    logged = [r.getMessage() for r in caplog.records if "reconnecting in" in r.getMessage()]
+    assert [m.split(":")[0] for m in logged] == [
+        "connect failed; reconnecting in 1.0 seconds",
+        "connection closed; reconnecting in 1.0 seconds",
+    ]

@@ -16,7 +16,7 @@ from .exceptions import WebSocketError
 from .options import DEFAULTS, check_options
 from .protocol import Heartbeat, check_uri, should_retry, timer_delay
 from .reconnect import Lifecycle, ReconnectingStream, StateEvent
-from .retry import Retry, logger, retrying
+from .retry import Retry, retrying
 from .transport import Transport
 
 __all__ = ["Closable", "Opener", "TransportFactory", "connect"]
@@ -283,7 +283,6 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
                 await ws.wait_open()
         except TimeoutError:
             ws.abort()
-            logger.info("timed out after %s s connecting to %s", self.open_timeout, url)
             raise TimeoutError(
                 f"timed out after {self.open_timeout} s connecting to {url}"
             ) from None
