@@ -4,7 +4,7 @@
 // (tests/test_browser.py, test_limits.py, test_wake.py); these need no browser.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { bin, constants, decodeBatch, FakeWebSocket, fakeProxy, fakePyBuffer, loadHelpers, turn } from "./fakes.mjs";
+import { bin, constants, decodeBatch, FakeWebSocket, fakeProxy, fakePyBuffer, loadHelpers } from "./fakes.mjs";
 
 const helpers = loadHelpers();
 const { notSent, viewLost, asItCame, utf8Base, packMax, textPackMin } = constants;
@@ -379,17 +379,22 @@ describe("waking Python's reader", () => {
     assert.equal(wake.calls.length, 2);
   });
 
-  test("after the settle timer ran, the next message is handed over again", async () => {
+  test("after the settle timer ran, the next message is handed over again", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] }); // the settle timer runs when the test says
     const { s, ws, wake } = connect();
     pythonWaits(s);
     ws.receive("one");
     pythonWaits(s);
     ws.receive("two");
     assert.deepEqual(s.take(10, Infinity), [["two"], undefined, undefined]);
-    await turn();
+    pythonWaits(s);
+    ws.receive("still a burst");
+    assert.deepEqual(wake.calls.at(-1), [false], "the timer has not run: still a burst");
+    assert.equal(s.take(10, Infinity)[0].length, 1);
+    t.mock.timers.tick(0);
     pythonWaits(s);
     ws.receive("three");
-    assert.deepEqual(wake.calls, [[true, "one"], [false], [true, "three"]]);
+    assert.deepEqual(wake.calls, [[true, "one"], [false], [false], [true, "three"]]);
   });
 
   test("no reader waits: a message calls nothing", () => {
@@ -414,7 +419,8 @@ describe("the JS facade's hook (notify, batching)", () => {
     assert.equal(notify.calls.length, 2, "called once per setting");
   });
 
-  test("recvMany (batching true): notify(false) first, notify(true) in a burst, false after the timer", async () => {
+  test("recvMany (batching true): notify(false) first, notify(true) in a burst, false after the timer", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
     const { s, ws } = connect();
     const notify = fakeProxy();
     s.batching = true;
@@ -423,7 +429,7 @@ describe("the JS facade's hook (notify, batching)", () => {
     s.notify = notify;
     ws.receive("b");
     assert.deepEqual(notify.calls, [[false], [true]]);
-    await turn();
+    t.mock.timers.tick(0);
     s.notify = notify;
     ws.receive("c");
     assert.deepEqual(notify.calls, [[false], [true], [false]]);

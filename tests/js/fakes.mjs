@@ -212,6 +212,3 @@ export function decodeBatch(batch) {
   }
   return out;
 }
-
-// Let the browser's promise callbacks and a timer task run (openNative; the settle timer).
-export const turn = () => new Promise((resolve) => setTimeout(resolve, 2));
