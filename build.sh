@@ -111,7 +111,7 @@ build() {
   fi
 
   # 5. The ES module, the wheel it installs by default (beside it) and the demo pages: plain copies.
-  cp js/websocket_streaming.js js/load_pyodide.js js/websocket_streaming.d.ts js/package.json "$DIST/"
+  cp js/websocket_streaming.js js/load_pyodide.js js/websocket_streaming_browser.js js/websocket_streaming.d.ts js/package.json "$DIST/"
   rm -f "$DIST"/websocket_streaming-*.whl && cp "$ours" "$DIST/"
   mkdir -p "$DIST/demo" && cp -r demo/. "$DIST/demo/"
 
@@ -130,7 +130,7 @@ packages() {
   "$VENV/bin/python" -m build -q --sdist --wheel --no-isolation -o "$out" . >/dev/null
   "$VENV/bin/twine" check --strict "$out"/*
   say "npm pack -> $out/"
-  cp js/websocket_streaming.js js/load_pyodide.js js/websocket_streaming.d.ts js/package.json README.md LICENSE "$stage/"
+  cp js/websocket_streaming.js js/load_pyodide.js js/websocket_streaming_browser.js js/websocket_streaming.d.ts js/package.json README.md LICENSE "$stage/"
   cp "$out"/websocket_streaming-*-py3-none-any.whl "$stage/"
   npm pack --silent --pack-destination "$out" "./$stage" >/dev/null
   say "packages ready:"

@@ -5,6 +5,9 @@
 
 // Only used inside functions, so the import cycle with websocket_streaming.js is harmless.
 import { WebSocketStreamError } from "./websocket_streaming.js";
+// The package's JavaScript half (browser.js of the wheel), imported rather than evaluated by
+// Python, so that the facade works under a Content-Security-Policy without 'unsafe-eval'.
+import "./websocket_streaming_browser.js";
 
 // Pyodide and the wheel are found relative to this module's own URL, which only an ES module has.
 if (typeof import.meta.url !== "string" || import.meta.url === "") {
