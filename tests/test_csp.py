@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 #: sockets to the page's origin and to the test server (another port of 127.0.0.1).
 POLICY = "script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ws://127.0.0.1:*"
 
+
 @pytest.fixture(scope="module")
 def csp_server() -> Iterator[StaticServer]:
     server = StaticServer(DIST, {"/tests/": HERE}, headers={"Content-Security-Policy": POLICY})

@@ -113,7 +113,10 @@ def test_npm_tarball_is_complete(packages):
     with tarfile.open(packages["npm"]) as tgz:
         member = tgz.getmember("package/websocket_streaming_browser.js")
         assert member.isfile()
-        assert tgz.extractfile(member).read() == (ROOT / "python/websocket_streaming/browser.js").read_bytes()
+        assert (
+            tgz.extractfile(member).read()
+            == (ROOT / "python/websocket_streaming/browser.js").read_bytes()
+        )
     repository = PROJECT["urls"]["Repository"]
     assert manifest["repository"]["url"] == f"git+{repository}.git"
     assert manifest["bugs"]["url"] == PROJECT["urls"]["Issues"]
