@@ -11,6 +11,7 @@ import functools
 import inspect
 import json
 import os
+import subprocess
 import sys
 import textwrap
 import time
@@ -108,6 +109,17 @@ def static_server() -> Iterator[StaticServer]:
     server = StaticServer(DIST, {"/tests/": Path(__file__).resolve().parent})
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def packages_tarball() -> Path:
+    """Our npm tarball, from `./build.sh packages` (built once per session), for the apps
+    that install it (tests/test_bundler.py, tests/test_vite.py)."""
+    built = subprocess.run(
+        [str(ROOT / "build.sh"), "packages"], capture_output=True, text=True, timeout=600
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    return ROOT / "build" / "packages" / "websocket-streaming-0.1.0.tgz"
 
 
 @pytest.fixture(scope="session")
