@@ -3,8 +3,9 @@
 /** Where Pyodide is looked for when no Pyodide instance is given: ./pyodide/ beside the module. */
 export declare const DEFAULT_INDEX_URL: string;
 /**
- * The websocket-streaming wheel shipped beside the module (in dist/ and in the npm package), installed with
- * micropip into a Pyodide that neither has the package nor lists it in its lock.
+ * The websocket-streaming wheel shipped beside the module (in dist/ and in the npm package), unpacked into
+ * the site-packages of a Pyodide that neither has the package nor lists it in its lock (it is pure Python
+ * with no dependencies: no micropip is needed).
  */
 export declare const DEFAULT_WHEEL_URL: string;
 
@@ -20,7 +21,7 @@ export interface LoadOptions {
   pyodide?: unknown;
   /** The folder holding pyodide.mjs, when no instance is given (default DEFAULT_INDEX_URL); relative to the module. */
   indexURL?: string;
-  /** The websocket-streaming wheel micropip installs when Pyodide lacks the package (default DEFAULT_WHEEL_URL). */
+  /** The websocket-streaming wheel installed when Pyodide lacks the package (default DEFAULT_WHEEL_URL). */
   wheelURL?: string;
 }
 
