@@ -8,6 +8,7 @@
 #   ./build.sh check            lint (ruff, biome), types (mypy strict, tsc on the .d.ts and browser.js),
 #                               import cycles
 #   ./build.sh packages         publish-ready sdist + wheel (twine check) and npm tarball in build/packages/
+#   ./build.sh docs             the documentation site (Sphinx, offline, warnings as errors) in build/docs/
 #   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt,ack,startup,memory]
 #                    [--target S] [--reps N] [--json PATH]
 #                               speed (Python API, JS facade vs raw JS), startup, memory; JSON too
@@ -184,6 +185,23 @@ check() {
   "$TSC" -p tools/tsconfig.browser.json  # browser.js: --strict --checkJs, its JSDoc types
 }
 
+# The docs site: Sphinx (pyproject's docs group) on docs/, warnings as errors, into build/docs/.
+# The JavaScript reference is generated from the .d.ts first (tools/gen_js_reference.mjs).
+docs() {
+  local stamp="$VENV/.docs-group.sha256" want
+  want=$(sha256sum pyproject.toml | cut -c1-64)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "pip install --group docs"
+    "$VENV/bin/python" -m pip install -q --group docs
+    echo "$want" > "$stamp"
+  fi
+  ensure_node_tools
+  node tools/gen_js_reference.mjs
+  say "sphinx-build -W docs -> $CACHE/docs/"
+  "$VENV/bin/python" -m sphinx -q -W --keep-going -b html docs "$CACHE/docs"
+  say "docs ready: $CACHE/docs/index.html"
+}
+
 cmd=${1:-build}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -210,6 +228,7 @@ case "$cmd" in
     ;;
   check) ensure_venv && check ;;
   packages) build && ensure_node_tools && packages ;;
+  docs) ensure_venv && docs ;;
   bench) build; exec "$VENV/bin/python" tests/bench "$@" ;;
-  *) die "unknown command '$cmd' (use: build, test, demo, lite, check, bench, packages)" ;;
+  *) die "unknown command '$cmd' (use: build, test, demo, lite, check, bench, packages, docs)" ;;
 esac
