@@ -198,7 +198,7 @@ docs() {
   ensure_node_tools
   node tools/gen_js_reference.mjs
   say "sphinx-build -W docs -> $CACHE/docs/"
-  "$VENV/bin/python" -m sphinx -q -W --keep-going -b html docs "$CACHE/docs"
+  "$VENV/bin/python" -m sphinx -q -E -W --keep-going -b html docs "$CACHE/docs"
   say "docs ready: $CACHE/docs/index.html"
 }
 

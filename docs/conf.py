@@ -31,4 +31,4 @@ napoleon_use_ivar = True
 
 html_theme = "furo"
 html_title = "websocket-streaming"
-html_static_path = ["_static"]
+

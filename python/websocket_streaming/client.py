@@ -147,11 +147,14 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
         transport_factory: what opens the socket; the default drives the
             browser's ``WebSocket`` (or ``WebSocketStream``). Tests pass a fake.
 
-    Raises (when awaited or entered):
+    The constructor raises TypeError and ValueError; the rest is raised when the opener
+    is awaited or entered.
+
+    Raises:
         InvalidURI: ``uri`` is not a valid ``ws://``, ``wss://``, ``http://`` or
             ``https://`` URL, relative to the page or not, or has a ``#fragment``.
-        TypeError / ValueError: an option of the wrong type or out of range
-            (raised by the constructor).
+        TypeError: an option of the wrong type.
+        ValueError: an option out of range.
         WebSocketError: not running in Pyodide and no ``transport_factory`` given;
             or ``backend="native"`` in a browser without ``WebSocketStream``.
         ConnectionFailed: the handshake failed (refused, unreachable, rejected).
