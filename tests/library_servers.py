@@ -25,6 +25,11 @@ class LibraryServer(WebSocketServer):
                {"token": "t"} is acked (another token: closed 4403); queries hello,
                add(a, b) and fail (a GraphQL error); subscription countdown(from: n)
                sends n..1, pinging the client after the first and waiting for its pong.
+    /centrifuge  Centrifuge's client protocol, JSON (newline-separated commands): connect
+               with token "t" (another: error 109, unauthorized), then a server ping ({})
+               the client must answer; subscribe; publish (answered, then pushed back as a
+               publication); rpc "add" (answered once the ping's pong came), any other
+               method: error 108.
     """
 
     @staticmethod
@@ -51,6 +56,38 @@ class LibraryServer(WebSocketServer):
                 task = asyncio.create_task(_graphql_operation(ws, request, pongs))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
+
+    async def _route_centrifuge(self, ws: ServerConnection, query: dict[str, str]) -> None:
+        ponged = asyncio.Event()
+        async for message in ws:
+            for line in str(message).strip().split("\n"):
+                command = json.loads(line)
+                if not command:  # {}: the pong of our ping
+                    ponged.set()
+                    continue
+                for reply in await _centrifuge_replies(command, ponged):
+                    await ws.send(json.dumps(reply))
+
+
+async def _centrifuge_replies(command: dict[str, Any], ponged: asyncio.Event) -> list[Any]:
+    """The replies (and pushes) to one Centrifuge command."""
+    id = command["id"]
+    if "connect" in command:
+        if command["connect"].get("token") != "t":
+            return [{"id": id, "error": {"code": 109, "message": "token expired"}}]
+        connected = {"client": "client-1", "version": "compat-1", "ping": 25, "pong": True}
+        return [{"id": id, "connect": connected}, {}]  # {}: a ping
+    if "subscribe" in command:
+        return [{"id": id, "subscribe": {}}]
+    if "publish" in command:
+        publish = command["publish"]
+        pub = {"channel": publish["channel"], "pub": {"data": publish["data"]}}
+        return [{"id": id, "publish": {}}, {"push": pub}]
+    rpc = command["rpc"]
+    if rpc["method"] != "add":
+        return [{"id": id, "error": {"code": 108, "message": "not available"}}]
+    await asyncio.wait_for(ponged.wait(), 5)
+    return [{"id": id, "rpc": {"data": {"sum": rpc["data"]["a"] + rpc["data"]["b"]}}}]
 
 
 async def _graphql_operation(
