@@ -19,7 +19,11 @@ Worker or a JupyterLite notebook::
 ``websockets.asyncio.connection``, ``websockets.client`` and
 ``websockets.legacy.client`` (the legacy ``connect``), ``websockets.exceptions``,
 ``websockets.frames``, ``websockets.protocol``, ``websockets.typing``,
-``websockets.http11`` and ``websockets.datastructures``. Any other
+``websockets.http11`` and ``websockets.datastructures``, each with every
+public name the real module has (``__all__`` and deprecated aliases); a name
+a page cannot have (the server side, the Sans-I/O engine: see
+:mod:`.compat_refused`) is importable and raises NotImplementedError when
+used. Any other
 ``websockets.*`` module (the server, the threading client) fails to import
 with a ModuleNotFoundError that says why a page cannot have it. Calling
 ``install()`` again is harmless. If the real ``websockets`` is already
