@@ -121,6 +121,21 @@ build() {
   say "dist ready: $DIST/ (serve it with: python3 -m http.server -d $DIST)"
 }
 
+# Third-party libraries built on `websockets` that tests/test_compat_libraries.py runs unchanged
+# in the page: pure-Python wheels, pinned, from PyPI into build/third-party/ (cached), which the
+# test server serves at /third-party/ for micropip.
+THIRD_PARTY_WHEELS=(gql==4.4.0 graphql-core==3.3.2 anyio==4.16.0 idna==3.21 typing-extensions==4.16.0 tenacity==9.2.1
+  centrifuge-python==0.7.0 protobuf==7.36.2)
+third_party_wheels() {
+  local dir="$CACHE/third-party" stamp="$CACHE/third-party/.pins"
+  [ "$(cat "$stamp" 2>/dev/null)" = "${THIRD_PARTY_WHEELS[*]}" ] && return 0
+  say "pip download ${THIRD_PARTY_WHEELS[*]} (test-only)"
+  rm -rf "$dir"
+  "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: --python-version 3.14 \
+    --implementation py --platform any -d "$dir" "${THIRD_PARTY_WHEELS[@]}"
+  echo "${THIRD_PARTY_WHEELS[*]}" > "$stamp"
+}
+
 # Publish-ready packages in build/packages/: the sdist and wheel (pypa/build, checked with
 # `twine check --strict`) and the npm tarball: js/ staged in build/npm-package/ with the
 # wheel the module installs by default, README.md and LICENSE, then `npm pack`.
@@ -208,6 +223,7 @@ case "$cmd" in
   build) build ;;
   test)
     build
+    third_party_wheels
     "$VENV/bin/python" tools/build_lite.py --dist "$DIST"  # dist/lite/, skipped when up to date
     check
     say "node --test tests/js/ (browser.js under Node, fake WebSocket)"

@@ -25,6 +25,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
+#: Pinned pure wheels of third-party libraries for the page (build.sh's third_party_wheels).
+THIRD_PARTY = ROOT / "build" / "third-party"
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -103,10 +105,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def static_server() -> Iterator[StaticServer]:
-    """dist/ at /, the tests folder at /tests/."""
+    """dist/ at /, the tests folder at /tests/, build/third-party/ (test-only wheels) at
+    /third-party/."""
     if not (DIST / "pyodide" / "pyodide-lock.json").exists():
         pytest.fail("dist/ is not built: run ./build.sh (or ./build.sh test)")
-    server = StaticServer(DIST, {"/tests/": Path(__file__).resolve().parent})
+    extra = {"/tests/": Path(__file__).resolve().parent, "/third-party/": THIRD_PARTY}
+    server = StaticServer(DIST, extra)
     yield server
     server.close()
 
