@@ -82,6 +82,7 @@ class WebSocketServer:
       /close?code=&reason=[&n] sends n messages, then closes with code and reason
       /drop[?n=]               sends n messages, then drops TCP without a close frame (1006)
       /reject                  refuses the handshake with HTTP 403
+      /ticker                  "0", "1", ... every 10 ms until the client leaves (the docs' examples)
       /chat                    like /echo, negotiating the subprotocols "chat" or "superchat"
       /flaky?id=[&n=]          the first connection with this id sends n messages, then drops TCP
                                (1006); later ones echo, and record what they get: received(id)
@@ -195,6 +196,13 @@ class WebSocketServer:
 
     async def _route_send(self, ws: ServerConnection, query: dict[str, str]) -> None:
         await self._numbered(ws, query)
+
+    async def _route_ticker(self, ws: ServerConnection, query: dict[str, str]) -> None:
+        n = 0
+        while True:  # a live stream, as the demo's: until the client leaves
+            await ws.send(str(n))
+            n += 1
+            await asyncio.sleep(0.01)
 
     async def _route_close(self, ws: ServerConnection, query: dict[str, str]) -> None:
         await self._numbered(ws, query)
