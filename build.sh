@@ -8,7 +8,7 @@
 #   ./build.sh check            lint (ruff, biome), types (mypy strict, tsc on the .d.ts and browser.js),
 #                               import cycles
 #   ./build.sh packages         publish-ready sdist + wheel (twine check) and npm tarball in build/packages/
-#   ./build.sh docs             the documentation site (Sphinx, offline, warnings as errors) in build/docs/
+#   ./build.sh docs             the documentation site (Sphinx, offline, warnings as errors) in dist/docs/
 #   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt,ack,startup,memory]
 #                    [--target S] [--reps N] [--json PATH]
 #                               speed (Python API, JS facade vs raw JS), startup, memory; JSON too
@@ -200,8 +200,9 @@ check() {
   "$TSC" -p tools/tsconfig.browser.json  # browser.js: --strict --checkJs, its JSDoc types
 }
 
-# The docs site: Sphinx (pyproject's docs group) on docs/, warnings as errors, into build/docs/.
-# The JavaScript reference is generated from the .d.ts first (tools/gen_js_reference.mjs).
+# The docs site: Sphinx (pyproject's docs group) on docs/, warnings as errors (broken internal
+# links included), into dist/docs/, where ./build.sh demo serves it.
+# The JavaScript reference, generated from the .d.ts (tools/gen_js_reference.mjs), must be current.
 docs() {
   local stamp="$VENV/.docs-group.sha256" want
   want=$(sha256sum pyproject.toml | cut -c1-64)
@@ -211,10 +212,10 @@ docs() {
     echo "$want" > "$stamp"
   fi
   ensure_node_tools
-  node tools/gen_js_reference.mjs
-  say "sphinx-build -W docs -> $CACHE/docs/"
-  "$VENV/bin/python" -m sphinx -q -E -W --keep-going -b html docs "$CACHE/docs"
-  say "docs ready: $CACHE/docs/index.html"
+  node tools/gen_js_reference.mjs --check  # the page is committed: regenerate it with this, without --check
+  say "sphinx-build -W docs -> $DIST/docs/"
+  "$VENV/bin/python" -m sphinx -q -E -W --keep-going -b html docs "$DIST/docs"
+  say "docs ready: $DIST/docs/index.html"
 }
 
 cmd=${1:-build}
@@ -226,12 +227,14 @@ case "$cmd" in
     third_party_wheels
     "$VENV/bin/python" tools/build_lite.py --dist "$DIST"  # dist/lite/, skipped when up to date
     check
+    docs
     say "node --test tests/js/ (browser.js under Node, fake WebSocket)"
     node --test --test-reporter=dot tests/js/
     "$VENV/bin/python" -m pytest "$@"
     ;;
   demo)
     build
+    docs
     exec "$VENV/bin/python" demo/server.py --dist "$DIST" "$@"
     ;;
   lite)
