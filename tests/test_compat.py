@@ -92,7 +92,7 @@ def test_install_refuses_when_the_real_library_is_imported():
 @pytest.mark.parametrize(
     ("name", "why"),
     [
-        ("websockets.sync.client", "blocking sockets"),
+        ("websockets.sync.server", "cannot accept connections"),
         ("websockets.asyncio.server", "cannot accept connections"),
         ("websockets.server", "cannot accept connections"),
         ("websockets.extensions", "asyncio client only"),
