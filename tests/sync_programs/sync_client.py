@@ -21,7 +21,8 @@ def main(uri: str, refused: str) -> list[str]:
             transcript.append(f"timeout: {exc}")
         websocket.send("after the timeout")
         transcript.append(f"then: {websocket.recv(timeout=5)!r}")
-        for fragment in (websocket.send("streamed") or websocket.recv_streaming()):
+        websocket.send("streamed")
+        for fragment in websocket.recv_streaming():
             transcript.append(f"fragment: {fragment!r}")
         transcript.append(f"state: {websocket.state.name}, subprotocol: {websocket.subprotocol}")
     transcript.append(f"state: {websocket.state.name}, close: {websocket.close_code}")

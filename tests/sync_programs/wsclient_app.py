@@ -48,7 +48,9 @@ def main(uri: str, refused: str) -> list[str]:
     transcript.append(f"failing callback: run_forever returned {app.run_forever()}")
 
     def on_refused(ws, error):
-        transcript.append(f"refused: ConnectionRefusedError {isinstance(error, ConnectionRefusedError)}")
+        transcript.append(
+            f"refused: ConnectionRefusedError {isinstance(error, ConnectionRefusedError)}"
+        )
 
     app = websocket.WebSocketApp(refused, on_error=on_refused, on_close=on_close)
     transcript.append(f"refused: run_forever returned {app.run_forever()}")

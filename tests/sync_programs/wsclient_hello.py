@@ -6,7 +6,9 @@ import websocket
 def main(uri: str, refused: str) -> list[str]:
     transcript = []
     ws = websocket.create_connection(uri + "/echo", timeout=5)
-    transcript.append(f"status {ws.getstatus()}, connected {ws.connected}, timeout {ws.gettimeout()}")
+    transcript.append(
+        f"status {ws.getstatus()}, connected {ws.connected}, timeout {ws.gettimeout()}"
+    )
     transcript.append(f"subprotocol {ws.getsubprotocol()}")
     transcript.append(f"sent {ws.send('Hello, World')} bytes")
     transcript.append(f"received {ws.recv()!r}")
