@@ -187,7 +187,7 @@ class ABNF:
 
 def _frame_length(payload: int) -> int:
     """What ``websocket-client``'s send() returns: the masked frame's length in bytes."""
-    header = 2 if payload < ABNF.LENGTH_7 - 1 else 4 if payload < ABNF.LENGTH_16 else 10
+    header = 2 if payload < ABNF.LENGTH_7 else 4 if payload < ABNF.LENGTH_16 else 10
     return header + 4 + payload
 
 
@@ -838,5 +838,7 @@ def modules(make: Callable[..., ModuleType]) -> dict[str, ModuleType]:
     )
     found: dict[str, ModuleType] = {"websocket": top}
     for private in ("_abnf", "_app", "_core", "_exceptions", "_socket"):
-        found[f"websocket.{private}"] = top  # `from websocket._exceptions import ...` works too
+        # `from websocket._exceptions import ...` and `websocket._abnf.ABNF` work too
+        found[f"websocket.{private}"] = top
+        setattr(top, private, top)
     return found
