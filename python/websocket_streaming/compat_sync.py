@@ -77,6 +77,12 @@ class PongWaiter:
             pass
 
 
+def _forward(name: str) -> Any:
+    """A read-only property reading the asyncio connection's ``name``, with its doc."""
+    doc = getattr(compat_client.ClientConnection, name).__doc__
+    return property(lambda self: getattr(self.connection, name), doc=doc)
+
+
 class ClientConnection:
     """A ``websockets.sync.client.ClientConnection`` over the asyncio one (``connection``).
 
@@ -109,42 +115,15 @@ class ClientConnection:
     def _run[T](self, coroutine: Coroutine[Any, Any, T], what: str) -> T:
         return sync.run(coroutine, f"websockets.sync ClientConnection.{what}()")
 
-    # -- properties -----------------------------------------------------------
+    # -- properties: the asyncio connection's, read through ----------------------
 
-    @property
-    def state(self) -> State:
-        """CONNECTING, OPEN, CLOSING or CLOSED. Raises nothing."""
-        return self.connection.state
-
-    @property
-    def subprotocol(self) -> str | None:
-        """The subprotocol the server chose, or None. Raises nothing."""
-        return self.connection.subprotocol
-
-    @property
-    def close_code(self) -> int | None:
-        """The close code, None while not closed. Raises nothing."""
-        return self.connection.close_code
-
-    @property
-    def close_reason(self) -> str | None:
-        """The close reason, None while not closed. Raises nothing."""
-        return self.connection.close_reason
-
-    @property
-    def local_address(self) -> None:
-        """None: a page does not know its socket's address. Raises nothing."""
-        return None
-
-    @property
-    def remote_address(self) -> None:
-        """None: the browser does not tell a page the server's address. Raises nothing."""
-        return None
-
-    @property
-    def latency(self) -> float:
-        """Seconds of the last application-level ping's round trip; 0 until one. Raises nothing."""
-        return self.connection.latency
+    state = _forward("state")
+    subprotocol = _forward("subprotocol")
+    close_code = _forward("close_code")
+    close_reason = _forward("close_reason")
+    local_address = _forward("local_address")
+    remote_address = _forward("remote_address")
+    latency = _forward("latency")
 
     # -- context manager and iteration -----------------------------------------
 
