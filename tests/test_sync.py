@@ -35,8 +35,9 @@ def real_websocket_client():
 
 @pytest.fixture
 def no_real_websockets():
-    """Hide the real `websockets` modules (the test servers import them) for one test."""
-    saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] == "websockets"}
+    """Hide the real `websockets` and `websocket` modules (the test servers and the WebKit
+    driver import them) for one test."""
+    saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] in ("websockets", "websocket")}
     for name in saved:
         del sys.modules[name]
     yield
