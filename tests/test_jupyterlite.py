@@ -15,6 +15,7 @@ part runs.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 
 import harness
 import pytest
-from conftest import DIST, off_host, start_recording
+from conftest import DIST, ROOT, off_host, start_recording
 from servers import StaticServer
 
 LITE = DIST / "lite"
@@ -111,6 +112,34 @@ async with connect("{ws_server.url}/echo") as ws:
     page = browser.new_page(lite_server.url + "/tests/blank.html")
     try:
         text = run_in_repl(page, lite_server.url, [cell], "echo: via micropip")
+        assert "Traceback" not in text
+    finally:
+        page.close()
+
+
+def notebook_cell(containing: str) -> str:
+    """The source of the example notebook's code cell that contains ``containing``."""
+    cells = json.loads((ROOT / "demo" / "notebook.ipynb").read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    return next(source for source in sources if containing in source)
+
+
+@pytest.mark.engines("chromium")
+def test_notebook_sync_cell_blocks_in_the_kernel(browser, lite_server, ws_server):
+    """The example notebook's synchronous websocket-client cell, as written (its URL pointed
+    at the test server), blocks through JSPI in the kernel's worker and prints what came.
+    Chromium: the lite tests' engine with JSPI (WebKit has none; see test_sync_browser.py)."""
+    cell = notebook_cell("websocket.create_connection")
+    cell = cell.replace("ws://127.0.0.1:8765/ticker", f"{ws_server.url}/send?n=3")
+    page = browser.new_page(lite_server.url + "/tests/blank.html")
+    try:
+        cells = ["%pip install websocket-streaming", cell]
+        text = run_in_repl(page, lite_server.url, cells, "closed: True")
+        assert [line for line in text.splitlines() if line.startswith("tick ")] == [
+            "tick 0",
+            "tick 1",
+            "tick 2",
+        ]
         assert "Traceback" not in text
     finally:
         page.close()

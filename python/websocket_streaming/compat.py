@@ -23,8 +23,10 @@ Worker or a JupyterLite notebook::
 public name the real module has (``__all__`` and deprecated aliases); a name
 a page cannot have (the server side, the Sans-I/O engine: see
 :mod:`.compat_refused`) is importable and raises NotImplementedError when
-used. Any other
-``websockets.*`` module (the server, the threading client) fails to import
+used. For synchronous code, ``websockets.sync.client`` (:mod:`.compat_sync`)
+and websocket-client's ``websocket`` (:mod:`.compat_websocket`), which block
+where the runtime can (:mod:`.sync`). Any other ``websockets.*`` module (the
+servers) fails to import
 with a ModuleNotFoundError that says why a page cannot have it. Calling
 ``install()`` again is harmless. If the real ``websockets`` is already
 imported, ``install()`` raises RuntimeError (code holding the real classes
@@ -58,7 +60,7 @@ from collections.abc import (
 from types import ModuleType
 from typing import Any
 
-from . import compat_client
+from . import compat_client, compat_sync, compat_websocket
 from .compat_client import (
     WEBSOCKETS_VERSION,
     ClientConnection,
@@ -113,7 +115,7 @@ MISSING = {
     "websockets.server": "a page cannot accept connections",
     "websockets.asyncio.server": "a page cannot accept connections",
     "websockets.legacy.server": "a page cannot accept connections",
-    "websockets.sync": "the threading client needs blocking sockets; use the asyncio API",
+    "websockets.sync.server": "a page cannot accept connections",
     "websockets.trio": "the browser event loop is asyncio's",
 }
 
@@ -132,7 +134,8 @@ class _Finder(importlib.abc.MetaPathFinder):
                 for name, why in MISSING.items()
                 if fullname == name or fullname.startswith(name + ".")
             ),
-            "websocket_streaming.compat provides the asyncio client only",
+            "websocket_streaming.compat provides the asyncio client only "
+            "(and the blocking websockets.sync.client)",
         )
         raise ModuleNotFoundError(
             f"No module named {fullname!r} under websocket_streaming.compat: {reason}",
@@ -275,7 +278,9 @@ def _build() -> dict[str, ModuleType]:
     )
     modules = [top, asyncio_pkg, asyncio_client, asyncio_connection, legacy, legacy_client]
     modules += [client_module, exceptions, frames, protocol, typing, http11, datastructures]
-    return {m.__name__: m for m in modules}
+    blocking = compat_sync.modules(_module) | compat_websocket.modules(_module)
+    top.sync = blocking["websockets.sync"]  # type: ignore[attr-defined]
+    return {m.__name__: m for m in modules} | blocking
 
 
 #: The server names ``websockets`` exports at the top (refused: see compat_refused).
@@ -312,14 +317,15 @@ def install(*, heartbeat: Heartbeat | None = None) -> ModuleType:
         RuntimeError: the real ``websockets`` library is already imported:
             call ``install()`` before anything imports it.
     """
-    current = sys.modules.get("websockets")
-    if current is not None and not getattr(current, _MARK, False):
-        where = getattr(current, "__file__", None) or "somewhere"
-        raise RuntimeError(
-            f"the real websockets library is already imported (from {where}), so code "
-            "holding its classes would not work with websocket_streaming's: call "
-            "websocket_streaming.compat.install() before anything imports websockets"
-        )
+    for name in ("websockets", "websocket"):  # websocket: websocket-client's module
+        current = sys.modules.get(name)
+        if current is not None and not getattr(current, _MARK, False):
+            where = getattr(current, "__file__", None) or "somewhere"
+            raise RuntimeError(
+                f"the real {name} library is already imported (from {where}), so code "
+                "holding its classes would not work with websocket_streaming's: call "
+                f"websocket_streaming.compat.install() before anything imports {name}"
+            )
     if heartbeat is not None and not isinstance(heartbeat, Heartbeat):
         raise TypeError(f"heartbeat must be a Heartbeat or None, not {type(heartbeat).__name__}")
     compat_client.default_heartbeat = heartbeat
