@@ -158,6 +158,18 @@ def _module(name: str, doc: str, public: dict[str, Any], **hidden: Any) -> Modul
     return module
 
 
+def _made(name: str, doc: str, **attributes: Any) -> ModuleType:
+    """A module as the blocking layers describe theirs: the names are public, the dunders and
+    submodules importable but not in ``__all__``."""
+    public = {
+        k: v
+        for k, v in attributes.items()
+        if not k.startswith("_") and not isinstance(v, ModuleType)
+    }
+    hidden = {k: v for k, v in attributes.items() if k not in public}
+    return _module(name, doc, public, **hidden)
+
+
 def _build() -> dict[str, ModuleType]:
     """The websockets modules, bound to this module's classes.
 
@@ -278,7 +290,7 @@ def _build() -> dict[str, ModuleType]:
     )
     modules = [top, asyncio_pkg, asyncio_client, asyncio_connection, legacy, legacy_client]
     modules += [client_module, exceptions, frames, protocol, typing, http11, datastructures]
-    blocking = compat_sync.modules(_module) | compat_websocket.modules(_module)
+    blocking = compat_sync.modules(_made) | compat_websocket.modules(_made)
     top.sync = blocking["websockets.sync"]  # type: ignore[attr-defined]
     return {m.__name__: m for m in modules} | blocking
 

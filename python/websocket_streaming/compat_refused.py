@@ -44,9 +44,19 @@ REFUSED_NAMES: dict[str, str] = {
     "server's fan-out); in a page, await send() on each connection",
     # Sockets and the Sans-I/O engine.
     "unix_connect": "a page has no sockets, Unix or other; connect to a ws:// or wss:// URL",
+    "unix_reconnect": "a page has no sockets, Unix or other; connect to a ws:// or wss:// URL",
     "ClientProtocol": _SANS_IO,
     "Protocol": _SANS_IO,
     "Frame": "a page never sees frames: the browser reassembles them into messages",
+    # websocket-client's framing and socket helpers (websocket._abnf, websocket._socket).
+    "continuous_frame": "a page never sees frames: the browser reassembles them into messages",
+    "frame_buffer": "a page never sees frames: the browser reassembles them into messages",
+    "recv": "it reads a raw socket; a page has none (use WebSocket.recv())",
+    "recv_line": "it reads a raw socket; a page has none (use WebSocket.recv())",
+    "send": "it writes a raw socket; a page has none (use WebSocket.send())",
+    "sock_opt": "socket options: a page has no socket, the browser owns the connection",
+    "DEFAULT_SOCKET_OPTION": "socket options: a page has no socket, the browser owns the "
+    "connection",
 }
 
 _BROWSER_SOCKET = (

@@ -29,6 +29,7 @@ from types import ModuleType, TracebackType
 from typing import Any
 
 from . import compat_client, sync
+from .compat_refused import refused_name
 from .exceptions import ConnectionClosedOK
 from .protocol import State, timer_delay
 from .transport import Data
@@ -351,24 +352,9 @@ class reconnect:  # noqa: N801 - reads as websockets' reconnect
             yield ClientConnection(connection, legacy=True)
 
 
-def unix_connect(*args: Any, **kwargs: Any) -> ClientConnection:
-    """Not possible in a browser: a page cannot open Unix sockets.
-
-    Raises:
-        NotImplementedError: always.
-    """
-    raise NotImplementedError("unix_connect() is not possible in a browser: a page has no sockets")
-
-
-def unix_reconnect(*args: Any, **kwargs: Any) -> reconnect:
-    """Not possible in a browser: a page cannot open Unix sockets.
-
-    Raises:
-        NotImplementedError: always.
-    """
-    raise NotImplementedError(
-        "unix_reconnect() is not possible in a browser: a page has no sockets"
-    )
+#: Refused with their reason (compat_refused's table): a page has no Unix sockets.
+unix_connect = refused_name("unix_connect", "websockets.sync.client")
+unix_reconnect = refused_name("unix_reconnect", "websockets.sync.client")
 
 
 # -- the modules install() registers ------------------------------------------------------

@@ -35,6 +35,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 from . import client, sync
+from .compat_refused import refused_name
 from .connection import WebSocketStream
 from .exceptions import ConnectionClosed, ConnectionFailed
 from .protocol import timer_delay
@@ -77,6 +78,10 @@ STATUS_POLICY_VIOLATION = 1008
 STATUS_MESSAGE_TOO_BIG = 1009
 STATUS_INVALID_EXTENSION = 1010
 STATUS_UNEXPECTED_CONDITION = 1011
+STATUS_SERVICE_RESTART = 1012
+STATUS_TRY_AGAIN_LATER = 1013
+STATUS_BAD_GATEWAY = 1014
+STATUS_TLS_HANDSHAKE_ERROR = 1015
 
 
 # -- exceptions: websocket-client's tree, same names and bases ---------------------------
@@ -825,20 +830,54 @@ def _parse_close(data: str | bytes) -> tuple[int | None, str | None]:
 
 
 def modules(make: Callable[..., ModuleType]) -> dict[str, ModuleType]:
-    """The ``websocket`` module (and the private module names code imports from), made
-    with ``make(name, doc, **attributes)``. Raises nothing."""
+    """The ``websocket`` module and the private modules code imports from
+    (``from websocket._exceptions import ...``), each with the public names of the real
+    one, made with ``make(name, doc, **attributes)``; what a page cannot have is refused
+    (compat_refused's table). Raises nothing."""
     names = {name: globals()[name] for name in __all__ if name != "modules"}
     status = {name: value for name, value in globals().items() if name.startswith("STATUS_")}
+    errors = {n: v for n, v in names.items() if isinstance(v, type) and issubclass(v, Exception)}
+
+    def refused(module: str, *which: str) -> dict[str, Any]:
+        return {name: refused_name(name, module) for name in which}
+
+    private = {
+        "_abnf": make(
+            "websocket._abnf",
+            "Frames and close codes.",
+            ABNF=ABNF,
+            **status,
+            **refused("websocket._abnf", "continuous_frame", "frame_buffer"),
+        ),
+        "_app": make("websocket._app", "The callback app.", WebSocketApp=WebSocketApp),
+        "_core": make(
+            "websocket._core",
+            "The connection.",
+            WebSocket=WebSocket,
+            create_connection=create_connection,
+        ),
+        "_exceptions": make("websocket._exceptions", "The exceptions.", **errors),
+        "_socket": make(
+            "websocket._socket",
+            "Timeouts (the socket is the browser's).",
+            getdefaulttimeout=getdefaulttimeout,
+            setdefaulttimeout=setdefaulttimeout,
+            **refused(
+                "websocket._socket",
+                "DEFAULT_SOCKET_OPTION",
+                "recv",
+                "recv_line",
+                "send",
+                "sock_opt",
+            ),
+        ),
+    }
     top = make(
         "websocket",
         "websocket_streaming.compat: the websocket-client API over the browser's WebSocket.",
         __version__=f"{WEBSOCKET_CLIENT_VERSION}+websocket.streaming",
         **names,
         **status,
+        **private,
     )
-    found: dict[str, ModuleType] = {"websocket": top}
-    for private in ("_abnf", "_app", "_core", "_exceptions", "_socket"):
-        # `from websocket._exceptions import ...` and `websocket._abnf.ABNF` work too
-        found[f"websocket.{private}"] = top
-        setattr(top, private, top)
-    return found
+    return {"websocket": top} | {f"websocket.{n}": m for n, m in private.items()}
