@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, PyodideError
 
 SOURCES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 # The JS reference is generated from the .d.ts: its blocks are declarations, not examples.
 GENERATED = {ROOT / "docs" / "reference" / "javascript.md"}
 
 BLOCK = re.compile(
-    r"(?:^<!-- (?:not run: (?P<reason>.+?)|(?P<forever>runs until stopped)) -->\n)?"
+    r"(?:^<!-- (?:not run: (?P<reason>.+?)|(?P<forever>runs until stopped)|(?P<blocks>blocks))"
+    r" -->\n)?"
     r"^```(?P<lang>[\w-]*)\n(?P<code>.*?)^```",
     re.M | re.S,
 )
@@ -33,6 +34,9 @@ LANGS = {"python": "python", "py": "python", "js": "js", "javascript": "js"}
 
 #: The demo's streams, as routes of the test server: live ones, and an echo for the chat.
 STREAMS = {"ticker": "ticker", "sensor": "ticker", "chat": "echo"}
+
+#: The engines without JSPI, where blocking code is refused (ENVIRONMENT: WebKitGTK 2.50).
+NO_JSPI = {"webkit"}
 
 #: Seconds an example marked "runs until stopped" runs.
 UNTIL = 1.0
@@ -46,6 +50,7 @@ class Example:
     code: str
     reason: str | None
     forever: bool
+    blocks: bool
 
     @property
     def id(self) -> str:
@@ -63,7 +68,11 @@ def collect() -> list[Example]:
             if lang is None:
                 continue
             line = text.count("\n", 0, m.start("lang")) + 1
-            found.append(Example(path, line, lang, m["code"], m["reason"], bool(m["forever"])))
+            found.append(
+                Example(
+                    path, line, lang, m["code"], m["reason"], bool(m["forever"]), bool(m["blocks"])
+                )
+            )
     return found
 
 
@@ -125,6 +134,10 @@ def test_example_runs(py, ws_url, example):
     """It ends (within 20 s) and prints something, or, marked "runs until stopped", prints
     at least 3 messages in UNTIL seconds without raising."""
     code = local(example.code, ws_url)
+    if example.blocks and py.engine in NO_JSPI:
+        with pytest.raises(PyodideError, match=r"CannotBlock: .* cannot block here"):
+            py.run(_RUN_PY.format(body=textwrap.indent(code, "    "), timeout=20), timeout=60)
+        return
     if example.lang == "python":
         body = textwrap.indent(code, "    ")
         timeout = UNTIL if example.forever else 20
