@@ -13,7 +13,13 @@ from conftest import DIST, ROOT
 SITE = DIST / "docs"
 
 #: The modules whose public names (their __all__) the Python reference documents.
-DOCUMENTED = ["websocket_streaming", "websocket_streaming.compat"]
+DOCUMENTED = [
+    "websocket_streaming",
+    "websocket_streaming.compat",
+    "websocket_streaming.sync",
+    "websocket_streaming.compat_sync",
+    "websocket_streaming.compat_websocket",
+]
 
 
 @pytest.fixture(scope="module")
