@@ -314,8 +314,6 @@ async def test_reconnect_loop_process_exception():
     ("option", "value"),
     [
         ("origin", "https://example.test"),
-        ("additional_headers", {"Authorization": "Bearer x"}),
-        ("user_agent_header", None),
         ("extensions", []),
         ("proxy", "http://proxy.test:3128"),
         ("ssl", True),

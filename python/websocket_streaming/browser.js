@@ -511,9 +511,12 @@
 
   // ---- The openers.
 
-  /** @param {string} url @param {string[]} protocols @param {PyWake} wake */
-  function open(url, protocols, wake) {
-    const ws = new WebSocket(url, protocols);
+  // Handshake headers (`headers`, [name, value] pairs) are only ever given where the host's
+  // WebSocket takes them, as { protocols, headers } (Node.js >= 22's undici, Deno: see
+  // hostName()); browser.py refuses them elsewhere.
+  /** @param {string} url @param {string[]} protocols @param {PyWake} wake @param {[string, string][] | null} [headers] */
+  function open(url, protocols, wake, headers) {
+    const ws = headers == null ? new WebSocket(url, protocols) : new WebSocket(url, socketOptions(protocols, headers));
     ws.binaryType = "arraybuffer";
     const { s, opened, message, finish } = makeState(ws, wake, () => {
       ws.onopen = ws.onmessage = ws.onclose = null;
@@ -530,14 +533,14 @@
   // kernel, and TCP slows the server down. With the "drop-oldest" policy, or once we
   // close, it reads on regardless. `closed` is reported once the readable is drained,
   // so that every message received before the close is read first, as with open().
-  /** @param {string} url @param {string[]} protocols @param {PyWake} wake */
-  function openNative(url, protocols, wake) {
-    const wss = new WebSocketStream(url, { protocols });
+  /** @param {string} url @param {string[]} protocols @param {PyWake} wake @param {[string, string][] | null} [headers] */
+  function openNative(url, protocols, wake, headers) {
+    const wss = new WebSocketStream(url, headers == null ? { protocols } : socketOptions(protocols, headers));
     let readyState = 0;
     let buffered = 0; // bytes of writes not yet done
     /** @type {ReadableStreamDefaultReader<string | Uint8Array | ArrayBuffer> | null} */
     let reader = null; // null before the open, and once the readable is done
-    /** @type {WritableStreamDefaultWriter<string | ArrayBuffer> | null} */
+    /** @type {WritableStreamDefaultWriter<string | Uint8Array> | null} */
     let writer = null;
     let reading = false; // a read() is in flight
     let closing = false; // we closed: read everything until the close
@@ -553,15 +556,25 @@
       get bufferedAmount() {
         return buffered;
       },
-      // As WebSocket.send: the bytes are copied now (the caller may reuse its buffer).
+      // As WebSocket.send: the bytes are copied now (the caller may reuse its buffer), into a
+      // Uint8Array: Deno's writer takes only strings and Uint8Array (Chromium's any BufferSource).
+      // A write the stream rejects fails the connection (1006, the error as its reason), so
+      // that the next send and the reader raise: a message is never lost without a word.
       send(data) {
-        const chunk = typeof data === "string" ? data : copyBytes(data);
-        const n = sizeOf(chunk);
-        const done = () => {
-          buffered -= n;
-        };
+        const chunk = typeof data === "string" ? data : new Uint8Array(copyBytes(data));
+        const n = typeof chunk === "string" ? chunk.length : chunk.byteLength;
         buffered += n;
-        /** @type {WritableStreamDefaultWriter<string | ArrayBuffer>} */ (writer).write(chunk).then(done, done);
+        /** @type {WritableStreamDefaultWriter<string | Uint8Array>} */ (writer).write(chunk).then(
+          () => {
+            buffered -= n;
+          },
+          (/** @type {unknown} */ error) => {
+            buffered -= n;
+            if (closing || s.closeInfo !== undefined) return; // we closed: abandoned, not refused
+            s.abandon(1006, `the send failed: ${error}`);
+            wss.close();
+          },
+        );
       },
       close(code, reason) {
         if (readyState < 2) readyState = 2;
@@ -624,6 +637,25 @@
   }
 
   function noop() {}
+
+  // What Node.js's and Deno's WebSocket (and Deno's WebSocketStream) take as their second argument.
+  /** @param {string[]} protocols @param {[string, string][]} headers */
+  function socketOptions(protocols, headers) {
+    return /** @type {string[]} */ (/** @type {unknown} */ ({ protocols, headers }));
+  }
+
+  // The host, for browser.py's rules and messages: "" in a browser (a page or a worker), else
+  // "Node.js 22.1.0" or "Deno 2.9.6", whose WebSocket takes handshake headers (a browser's
+  // cannot). Bun, which reports a Node.js version too, takes them as well.
+  function hostName() {
+    const g = /** @type {{ Deno?: { version?: { deno?: string } }, process?: { versions?: { node?: string } } }} */ (
+      /** @type {unknown} */ (globalThis)
+    );
+    const deno = g.Deno?.version?.deno;
+    if (typeof deno === "string") return `Deno ${deno}`;
+    const node = g.process?.versions?.node;
+    return typeof node === "string" ? `Node.js ${node}` : "";
+  }
 
   // A copy of the bytes of an ArrayBuffer or a view (a TypedArray, a DataView), as an ArrayBuffer.
   /** @param {ArrayBufferLike | ArrayBufferView} data @returns {ArrayBuffer} */
@@ -688,6 +720,8 @@
     open,
     openNative,
     hasNative: () => typeof globalThis.WebSocketStream === "function",
+    hasWebSocket: () => typeof globalThis.WebSocket === "function",
+    hostName,
     makeError,
     pongEquals,
     watchLifecycle,

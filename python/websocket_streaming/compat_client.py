@@ -35,6 +35,7 @@ from .exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
 )
+from .options import check_headers
 from .protocol import Heartbeat, State, backoff
 from .retry import Retry, retrying
 from .transport import Data
@@ -59,11 +60,6 @@ _UNSET: Any = object()
 #: Options of ``websockets``' connect() that a page cannot honour, and why.
 REFUSED = {
     "origin": "the browser sends the page's own Origin header",
-    "additional_headers": "a page cannot set handshake headers (pass a token in the URL "
-    "or the first message instead)",
-    "extra_headers": "a page cannot set handshake headers (pass a token in the URL "
-    "or the first message instead)",
-    "user_agent_header": "the browser sends its own User-Agent",
     "extensions": "the browser negotiates its own extensions (permessage-deflate)",
     "ssl": "the browser does TLS for wss:// URLs with its own certificate store",
     "proxy": "the browser uses its own proxy settings",
@@ -410,9 +406,13 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
     Extra keywords: ``heartbeat``, ``backend`` and ``transport_factory``, as
     :func:`websocket_streaming.connect` takes them.
 
+    Passed to the core: ``additional_headers`` (``extra_headers`` too) and
+    ``user_agent_header`` (as a ``User-Agent`` header; None adds none), sent
+    where the host can (Node.js, Deno) and refused with NotImplementedError in a
+    browser, which cannot set handshake headers.
+
     Refused, with NotImplementedError naming the option and the browser's
-    limit: ``origin``, ``additional_headers``, ``user_agent_header``,
-    ``extensions``, ``ssl``, a ``proxy`` URL, ``sock``, ``server_hostname``
+    limit: ``origin``, ``extensions``, ``ssl``, a ``proxy`` URL, ``sock``, ``server_hostname``
     and any other keyword (``websockets`` passes those to the socket).
 
     Raises:
@@ -459,16 +459,14 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
         ):
             if value not in allowed:
                 raise _refuse(name, value)
-        if additional_headers:
-            raise _refuse("additional_headers", additional_headers)
-        if user_agent_header is not _UNSET:
-            raise _refuse("user_agent_header", user_agent_header)
         core_options: dict[str, Any] = {
             k: kwargs.pop(k) for k in ("backend", "transport_factory") if k in kwargs
         }
+        extra_headers = kwargs.pop("extra_headers", None)  # the legacy name
+        headers = _headers(additional_headers or extra_headers, user_agent_header)
+        if headers:  # the core sends them where the host can, and refuses them in a browser
+            core_options["additional_headers"] = headers
         for name, value in kwargs.items():
-            if name == "extra_headers" and not value:
-                continue
             if value is not None:
                 raise _refuse(name, value)
         if compression not in ("deflate", None):
@@ -535,6 +533,17 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
         raise new_exc from exc
 
 
+def _headers(headers: Any, user_agent: Any) -> list[tuple[str, str]]:
+    """``additional_headers`` as the core's (name, value) pairs, with ``User-Agent:
+    user_agent_header`` added when one is given. None (websockets: send no User-Agent)
+    adds nothing: the host's WebSocket sends its own, if any, which a page cannot stop."""
+    pairs = list(check_headers(headers))
+    if user_agent is not _UNSET and user_agent is not None:
+        pairs = [(k, v) for k, v in pairs if k.lower() != "user-agent"]
+        pairs.append(("User-Agent", user_agent))
+    return pairs
+
+
 def _heartbeat(heartbeat: Any, interval: Any, timeout: Any) -> Heartbeat | None:
     """The heartbeat: the given one or install()'s, with ping_interval/ping_timeout applied."""
     chosen: object = default_heartbeat if heartbeat is _UNSET else heartbeat
@@ -553,7 +562,7 @@ class legacy_connect(connect):  # noqa: N801
     """The legacy ``websockets.client.connect`` / ``websockets.legacy.client.connect``.
 
     The same as :class:`connect`, with the legacy names: ``timeout`` for
-    ``close_timeout``, ``extra_headers`` (refused, as ``additional_headers``),
+    ``close_timeout``, ``extra_headers`` (as ``additional_headers``),
     ``read_limit`` (accepted; nothing to bound), ``max_queue`` defaults to
     none given; connections are :class:`WebSocketClientProtocol`.
 
