@@ -1,6 +1,9 @@
 // Types for websocket_streaming.js.
 
-/** Where Pyodide is looked for when no Pyodide instance is given: ./pyodide/ beside the module. */
+/**
+ * Where Pyodide is looked for when no Pyodide instance is given: ./pyodide/ beside the module. On Node.js and Deno,
+ * if it is not there, the npm package `pyodide` beside this one (node_modules/pyodide/).
+ */
 export declare const DEFAULT_INDEX_URL: string;
 /**
  * The websocket-streaming wheel shipped beside the module (in dist/ and in the npm package), installed with
@@ -18,8 +21,11 @@ export type SendData = string | ArrayBuffer | ArrayBufferView;
 export interface LoadOptions {
   /** An already loaded Pyodide instance. */
   pyodide?: unknown;
-  /** The folder holding pyodide.mjs, when no instance is given (default DEFAULT_INDEX_URL); relative to the module. */
-  indexURL?: string;
+  /**
+   * The folder holding pyodide.mjs, when no instance is given (default DEFAULT_INDEX_URL); relative to the module.
+   * On Node.js and Deno: a path (relative to the current directory, as Pyodide's loader takes it) or a file: URL.
+   */
+  indexURL?: string | URL;
   /** The websocket-streaming wheel micropip installs when Pyodide lacks the package (default DEFAULT_WHEEL_URL). */
   wheelURL?: string;
 }
@@ -241,7 +247,11 @@ export declare class WebSocketStream extends EventTarget implements AsyncIterabl
   constructor(url: string | URL, options?: WebSocketStreamOptions);
   /** The URL opened: resolved against the page's location, http(s) made ws(s), as by `new WebSocket()`. */
   readonly url: string;
-  /** Resolves once (first) open; rejects with ConnectionFailed, ReconnectFailed, TypeError for a bad URL, or the signal's reason. */
+  /**
+   * Resolves once (first) open; rejects with ConnectionFailed, ReconnectFailed, TypeError for a bad URL (a relative one
+   * where there is no page: Node.js, Deno) or for `headers` where the host cannot send them (a browser), or the
+   * signal's reason.
+   */
   readonly opened: Promise<OpenInfo>;
   /**
    * Resolves once ended with a closing handshake (any code; with reconnect: close(), or a close not retried);

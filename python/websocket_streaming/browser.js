@@ -523,7 +523,9 @@
     });
     ws.onopen = opened;
     ws.onmessage = (e) => message(e.data);
-    ws.onclose = (e) => finish([e.code, e.reason, e.wasClean], true);
+    // Deno 2 reports a connection dropped without a close frame as code 0 (the standard says
+    // 1006, and so do browsers and Node.js): made 1006, so that the close is retried as one.
+    ws.onclose = (e) => finish([e.code === 0 && !e.wasClean ? 1006 : e.code, e.reason, e.wasClean], true);
     return s;
   }
 
@@ -533,9 +535,14 @@
   // kernel, and TCP slows the server down. With the "drop-oldest" policy, or once we
   // close, it reads on regardless. `closed` is reported once the readable is drained,
   // so that every message received before the close is read first, as with open().
+  // Deno 2.9's WebSocketStream throws from its own pull ("The stream controller cannot close or
+  // enqueue", uncaught: it ends the process) when its readable was cancelled and a message
+  // comes in: there, the close closes the socket and reads it to its end instead.
+  const drainOnClose = typeof (/** @type {{ Deno?: object }} */ (globalThis).Deno) === "object";
+
   /** @param {string} url @param {string[]} protocols @param {PyWake} wake @param {[string, string][] | null} [headers] */
   function openNative(url, protocols, wake, headers) {
-    const wss = new WebSocketStream(url, headers == null ? { protocols } : socketOptions(protocols, headers));
+    const wss = new WebSocketStream(url, headers == null ? { protocols } : { protocols, headers });
     let readyState = 0;
     let buffered = 0; // bytes of writes not yet done
     /** @type {ReadableStreamDefaultReader<string | Uint8Array | ArrayBuffer> | null} */
@@ -571,7 +578,7 @@
           (/** @type {unknown} */ error) => {
             buffered -= n;
             if (closing || s.closeInfo !== undefined) return; // we closed: abandoned, not refused
-            s.abandon(1006, `the send failed: ${error}`);
+            finish([1006, `the send failed: ${error}`, false], true); // Python is woken
             wss.close();
           },
         );
@@ -584,13 +591,22 @@
       },
     };
     const { s, opened, message, finish } = makeState(ws, wake, () => {
+      const wasClosing = closing;
       readyState = 3;
       closing = true;
-      reader?.cancel().catch(noop);
+      if (!drainOnClose) reader?.cancel().catch(noop);
+      else if (!wasClosing && closedInfo === null) wss.close(); // as cancel() would
     });
     s.pull = pull;
     function pull() {
-      if (reading || s.closeInfo !== undefined) return;
+      if (reading) return;
+      if (s.closeInfo !== undefined) {
+        if (drainOnClose && reader !== null) {
+          reading = true; // read to the end, dropping what comes (got())
+          reader.read().then(got, lost);
+        }
+        return;
+      }
       if (reader === null) {
         if (closedInfo !== null) finish(closedInfo, true);
         return;
@@ -638,7 +654,8 @@
 
   function noop() {}
 
-  // What Node.js's and Deno's WebSocket (and Deno's WebSocketStream) take as their second argument.
+  // What Node.js's and Deno's WebSocket take as their second argument (typed as the DOM's
+  // WebSocket, which takes protocols only).
   /** @param {string[]} protocols @param {[string, string][]} headers */
   function socketOptions(protocols, headers) {
     return /** @type {string[]} */ (/** @type {unknown} */ ({ protocols, headers }));
@@ -694,7 +711,8 @@
 
   // The page's (or worker's) network and visibility events, for a reconnecting stream:
   // callback("online" | "offline" | "visible"). Returns the function that stops it
-  // (and destroys the callback's proxy).
+  // (and destroys the callback's proxy). Node.js has no global event target (nor such
+  // events): nothing to watch there.
   /** @param {((event: string) => void) & { destroy(): void }} callback */
   function watchLifecycle(callback) {
     const online = () => callback("online");
@@ -703,12 +721,13 @@
     const visible = () => {
       if (doc.visibilityState === "visible") callback("visible");
     };
-    globalThis.addEventListener("online", online);
-    globalThis.addEventListener("offline", offline);
+    const target = typeof globalThis.addEventListener === "function" ? globalThis : null;
+    target?.addEventListener("online", online);
+    target?.addEventListener("offline", offline);
     doc?.addEventListener("visibilitychange", visible);
     return () => {
-      globalThis.removeEventListener("online", online);
-      globalThis.removeEventListener("offline", offline);
+      target?.removeEventListener("online", online);
+      target?.removeEventListener("offline", offline);
       doc?.removeEventListener("visibilitychange", visible);
       callback.destroy();
     };
