@@ -9,6 +9,7 @@
 #   ./build.sh check            lint (ruff, biome), types (mypy strict, tsc on the .d.ts and browser.js),
 #                               import cycles
 #   ./build.sh packages         publish-ready sdist + wheel (twine check) and npm tarball in build/packages/
+#   ./build.sh docs             the documentation site (Sphinx, offline, warnings as errors) in build/docs/
 #   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt,ack,startup,memory]
 #                    [--target S] [--reps N] [--json PATH]
 #                               speed (Python API, JS facade vs raw JS), startup, memory; JSON too
@@ -112,13 +113,28 @@ build() {
   fi
 
   # 5. The ES module, the wheel it installs by default (beside it) and the demo pages: plain copies.
-  cp js/websocket_streaming.js js/load_pyodide.js js/websocket_streaming.d.ts js/package.json "$DIST/"
+  cp js/websocket_streaming.js js/load_pyodide.js js/websocket_streaming_browser.js js/websocket_streaming.d.ts js/package.json "$DIST/"
   rm -f "$DIST"/websocket_streaming-*.whl && cp "$ours" "$DIST/"
   mkdir -p "$DIST/demo" && cp -r demo/. "$DIST/demo/"
 
   # 6. PyScript (npm package @pyscript/core, its dist/ only) for demo/pyscript.html, offline.
   npm_unpack @pyscript/core "$PYSCRIPT_VERSION" pyscript-core-"$PYSCRIPT_VERSION".tgz package/dist "$DIST/pyscript"
   say "dist ready: $DIST/ (serve it with: python3 -m http.server -d $DIST)"
+}
+
+# Third-party libraries built on `websockets` that tests/test_compat_libraries.py runs unchanged
+# in the page: pure-Python wheels, pinned, from PyPI into build/third-party/ (cached), which the
+# test server serves at /third-party/ for micropip.
+THIRD_PARTY_WHEELS=(gql==4.4.0 graphql-core==3.3.2 anyio==4.16.0 idna==3.21 typing-extensions==4.16.0 tenacity==9.2.1
+  centrifuge-python==0.7.0 protobuf==7.36.2)
+third_party_wheels() {
+  local dir="$CACHE/third-party" stamp="$CACHE/third-party/.pins"
+  [ "$(cat "$stamp" 2>/dev/null)" = "${THIRD_PARTY_WHEELS[*]}" ] && return 0
+  say "pip download ${THIRD_PARTY_WHEELS[*]} (test-only)"
+  rm -rf "$dir"
+  "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: --python-version 3.14 \
+    --implementation py --platform any -d "$dir" "${THIRD_PARTY_WHEELS[@]}"
+  echo "${THIRD_PARTY_WHEELS[*]}" > "$stamp"
 }
 
 # Publish-ready packages in build/packages/: the sdist and wheel (pypa/build, checked with
@@ -131,7 +147,7 @@ packages() {
   "$VENV/bin/python" -m build -q --sdist --wheel --no-isolation -o "$out" . >/dev/null
   "$VENV/bin/twine" check --strict "$out"/*
   say "npm pack -> $out/"
-  cp js/websocket_streaming.js js/load_pyodide.js js/websocket_streaming.d.ts js/package.json README.md LICENSE "$stage/"
+  cp js/websocket_streaming.js js/load_pyodide.js js/websocket_streaming_browser.js js/websocket_streaming.d.ts js/package.json README.md LICENSE "$stage/"
   cp "$out"/websocket_streaming-*-py3-none-any.whl "$stage/"
   npm pack --silent --pack-destination "$out" "./$stage" >/dev/null
   say "packages ready:"
@@ -208,12 +224,30 @@ check() {
   "$TSC" -p tools/tsconfig.browser.json  # browser.js: --strict --checkJs, its JSDoc types
 }
 
+# The docs site: Sphinx (pyproject's docs group) on docs/, warnings as errors, into build/docs/.
+# The JavaScript reference is generated from the .d.ts first (tools/gen_js_reference.mjs).
+docs() {
+  local stamp="$VENV/.docs-group.sha256" want
+  want=$(sha256sum pyproject.toml | cut -c1-64)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "pip install --group docs"
+    "$VENV/bin/python" -m pip install -q --group docs
+    echo "$want" > "$stamp"
+  fi
+  ensure_node_tools
+  node tools/gen_js_reference.mjs
+  say "sphinx-build -W docs -> $CACHE/docs/"
+  "$VENV/bin/python" -m sphinx -q -E -W --keep-going -b html docs "$CACHE/docs"
+  say "docs ready: $CACHE/docs/index.html"
+}
+
 cmd=${1:-build}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   build) build ;;
   test)
     build
+    third_party_wheels
     "$VENV/bin/python" tools/build_lite.py --dist "$DIST"  # dist/lite/, skipped when up to date
     check
     ensure_hosts
@@ -235,6 +269,7 @@ case "$cmd" in
     ;;
   check) ensure_venv && check ;;
   packages) build && ensure_node_tools && packages ;;
+  docs) ensure_venv && docs ;;
   bench) build; exec "$VENV/bin/python" tests/bench "$@" ;;
-  *) die "unknown command '$cmd' (use: build, test, demo, lite, check, bench, packages)" ;;
+  *) die "unknown command '$cmd' (use: build, test, demo, lite, check, bench, packages, docs)" ;;
 esac

@@ -5,6 +5,9 @@
 
 // Only used inside functions, so the import cycle with websocket_streaming.js is harmless.
 import { WebSocketStreamError } from "./websocket_streaming.js";
+// The package's JavaScript half (browser.js of the wheel), imported rather than evaluated by
+// Python, so that the facade works under a Content-Security-Policy without 'unsafe-eval'.
+import "./websocket_streaming_browser.js";
 
 // Pyodide and the wheel are found relative to this module's own URL, which only an ES module has.
 if (typeof import.meta.url !== "string" || import.meta.url === "") {
@@ -15,7 +18,10 @@ if (typeof import.meta.url !== "string" || import.meta.url === "") {
   );
 }
 
-export const DEFAULT_INDEX_URL = new URL("./pyodide/", import.meta.url).href;
+// Not new URL("./pyodide/", import.meta.url): bundlers would take that for an asset of ours
+// (Vite warns that it "doesn't exist at build time"). The wheel's URL below is one.
+const PYODIDE_BESIDE = "./pyodide/";
+export const DEFAULT_INDEX_URL = new URL(PYODIDE_BESIDE, import.meta.url).href;
 
 // In dist/ and in the npm package; its version is the Python package's (tests/test_packages.py checks it).
 export const DEFAULT_WHEEL_URL = new URL("./websocket_streaming-0.1.0-py3-none-any.whl", import.meta.url).href;
@@ -93,7 +99,7 @@ async function importPyodide(indexURL) {
 }
 
 // How this Pyodide gets our package: "importable" (micropip, PyScript, JupyterLite put it
-// there), "lock" (its lock file lists it) or "wheel" (micropip.install(wheelURL)).
+// there), "lock" (its lock file lists it) or "wheel" (installWheel(wheelURL)).
 function packageSource(pyodide) {
   if (pyodide.runPython("__import__('importlib.util').util.find_spec('websocket_streaming') is not None")) {
     return "importable";
@@ -102,33 +108,31 @@ function packageSource(pyodide) {
   return "websocket-streaming" in packages ? "lock" : "wheel";
 }
 
-// micropip.install(wheelURL); where micropip cannot be loaded (offline with the npm package
-// `pyodide`, which ships no wheels), the wheel is unpacked into site-packages: it is pure
-// Python with no dependencies, so that is all an install does.
+// The wheel is pure Python with no dependencies, so installing it is unpacking it into
+// site-packages (its .dist-info included): no micropip, which npm's `pyodide` does not ship
+// (asking for it costs a 404, or an integrity error behind a dev server's HTML fallback).
 async function installWheel(pyodide, wheelURL) {
   if (SERVER_HOST && wheelURL.startsWith("file:")) {
-    // Node.js's fetch() cannot read a file: URL; Pyodide's loadPackage reads a path (a pure-Python
-    // wheel with no dependencies: no micropip needed).
+    // Node.js's fetch() cannot read a file: URL; Pyodide's loadPackage reads a path and unpacks it.
     const errors = [];
     await pyodide.loadPackage(filePath(wheelURL), { messageCallback: () => {}, errorCallback: (m) => errors.push(m) });
     if (errors.length > 0) throw new Error(errors.join("; "));
     return;
   }
-  const errors = [];
-  await pyodide.loadPackage("micropip", { messageCallback: () => {}, errorCallback: (m) => errors.push(m) });
-  if (errors.length === 0) {
-    const micropip = pyodide.pyimport("micropip");
-    try {
-      await micropip.install(wheelURL);
-    } finally {
-      micropip.destroy();
-    }
-    return;
-  }
   const response = await fetch(wheelURL);
   if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText} for ${wheelURL}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  // A wheel is a zip ("PK\x03\x04"); a dev server's fallback answers a missing file with its
+  // index.html and a 200.
+  if (bytes[0] !== 0x50 || bytes[1] !== 0x4b || bytes[2] !== 3 || bytes[3] !== 4) {
+    const type = response.headers.get("content-type") ?? "no content-type";
+    throw new Error(
+      `${wheelURL} answered ${bytes.length} bytes of ${type}, not a wheel (a zip file). Under Vite's ` +
+        "dev server, exclude the package from pre-bundling: optimizeDeps: { exclude: ['websocket-streaming'] }",
+    );
+  }
   const sitePackages = pyodide.runPython("__import__('sysconfig').get_path('purelib')");
-  pyodide.unpackArchive(await response.arrayBuffer(), "wheel", { extractDir: sitePackages });
+  pyodide.unpackArchive(bytes, "wheel", { extractDir: sitePackages });
   pyodide.runPython("__import__('importlib').invalidate_caches()");
 }
 

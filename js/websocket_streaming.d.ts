@@ -6,8 +6,9 @@
  */
 export declare const DEFAULT_INDEX_URL: string;
 /**
- * The websocket-streaming wheel shipped beside the module (in dist/ and in the npm package), installed with
- * micropip into a Pyodide that neither has the package nor lists it in its lock.
+ * The websocket-streaming wheel shipped beside the module (in dist/ and in the npm package), unpacked into
+ * the site-packages of a Pyodide that neither has the package nor lists it in its lock (it is pure Python
+ * with no dependencies: no micropip is needed).
  */
 export declare const DEFAULT_WHEEL_URL: string;
 
@@ -26,7 +27,7 @@ export interface LoadOptions {
    * On Node.js and Deno: a path (relative to the current directory, as Pyodide's loader takes it) or a file: URL.
    */
   indexURL?: string | URL;
-  /** The websocket-streaming wheel micropip installs when Pyodide lacks the package (default DEFAULT_WHEEL_URL). */
+  /** The websocket-streaming wheel installed when Pyodide lacks the package (default DEFAULT_WHEEL_URL). */
   wheelURL?: string;
 }
 

@@ -11,6 +11,7 @@ import functools
 import inspect
 import json
 import os
+import subprocess
 import sys
 import textwrap
 import time
@@ -24,6 +25,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
+#: Pinned pure wheels of third-party libraries for the page (build.sh's third_party_wheels).
+THIRD_PARTY = ROOT / "build" / "third-party"
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -102,12 +105,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def static_server() -> Iterator[StaticServer]:
-    """dist/ at /, the tests folder at /tests/."""
+    """dist/ at /, the tests folder at /tests/, build/third-party/ (test-only wheels) at
+    /third-party/."""
     if not (DIST / "pyodide" / "pyodide-lock.json").exists():
         pytest.fail("dist/ is not built: run ./build.sh (or ./build.sh test)")
-    server = StaticServer(DIST, {"/tests/": Path(__file__).resolve().parent})
+    extra = {"/tests/": Path(__file__).resolve().parent, "/third-party/": THIRD_PARTY}
+    server = StaticServer(DIST, extra)
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def packages_tarball() -> Path:
+    """Our npm tarball, from `./build.sh packages` (built once per session), for the apps
+    that install it (tests/test_bundler.py, tests/test_vite.py)."""
+    built = subprocess.run(
+        [str(ROOT / "build.sh"), "packages"], capture_output=True, text=True, timeout=600
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    return ROOT / "build" / "packages" / "websocket-streaming-0.1.0.tgz"
 
 
 @pytest.fixture(scope="session")

@@ -26,11 +26,19 @@ class StaticServer:
     """Serves `root` (the built dist/) and `extra` folders under their own prefixes.
 
     Pages are served cross-origin isolated (COOP/COEP) so that timers have full
-    precision in Firefox and WebKit, which the benchmarks need.
+    precision in Firefox and WebKit, which the benchmarks need. ``headers`` are added to
+    every response (a Content-Security-Policy, say).
     """
 
-    def __init__(self, root: Path, extra: dict[str, Path] | None = None, isolate: bool = True):
+    def __init__(
+        self,
+        root: Path,
+        extra: dict[str, Path] | None = None,
+        isolate: bool = True,
+        headers: dict[str, str] | None = None,
+    ):
         extra = extra or {}
+        headers = headers or {}
 
         class Handler(http.server.SimpleHTTPRequestHandler):
             def translate_path(self, path: str) -> str:
@@ -45,6 +53,8 @@ class StaticServer:
                 if isolate:
                     self.send_header("Cross-Origin-Opener-Policy", "same-origin")
                     self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 super().end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:

@@ -61,13 +61,9 @@ def npm(*args: str, cwd: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app(packages_tarball: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The bundled app, served on 127.0.0.1 (not cross-origin isolated, as a plain host serves it)."""
-    built = subprocess.run(
-        [str(ROOT / "build.sh"), "packages"], capture_output=True, text=True, timeout=600
-    )
-    assert built.returncode == 0, built.stdout + built.stderr
-    tarball = ROOT / "build" / "packages" / f"websocket-streaming-{VERSION}.tgz"
+    tarball = packages_tarball
     root = tmp_path_factory.mktemp("bundler-app")
     (root / "package.json").write_text(json.dumps({"name": "app", "private": True}))
     (root / "app.js").write_text(APP_JS)
@@ -121,10 +117,8 @@ def test_bundled_app_streams(browser, app, ws_url):
     assert out.get("error") is None, out
     assert out["echo"] == "bundled"
     assert out["closed"] == {"code": 1000, "closeCode": 1000, "reason": "done"}
-    # micropip was tried first (its wheel is not in npm's pyodide: 404), then ours was unpacked.
-    assert [w for w in out["wheels"] if not w.startswith("/pyodide/micropip-")] == [
-        f"/websocket_streaming-{VERSION}-py3-none-any.whl"
-    ]
+    # Ours, unpacked; no request for micropip (not in npm's pyodide: it would be a 404).
+    assert out["wheels"] == [f"/websocket_streaming-{VERSION}-py3-none-any.whl"]
 
 
 def test_bundled_app_without_pyodide_names_the_option(browser, app, ws_url):

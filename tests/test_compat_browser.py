@@ -130,3 +130,40 @@ async def test_ping_with_a_heartbeat_and_without(py, ws_url):
         latency = await pong_waiter
         assert 0 < latency < 5 and ws.latency == latency, latency
         assert await ws.recv() == "after-pong"  # the reply itself is not handed to the reader
+
+
+@run_in_pyodide
+async def test_surface_options_and_refused_names(py, ws_url):
+    """In the page: uri= as a keyword with logger, user_agent_header and empty headers
+    accepted; response.headers has the chosen subprotocol; ssl for ws:// raises websockets'
+    ValueError; a server name imports and raises when called."""
+    from websocket_streaming import compat
+
+    compat.install()
+    import websockets
+    from websockets import serve
+    from websockets.datastructures import Headers, HeadersLike, MultipleValuesError  # noqa: F401
+
+    async with websockets.connect(
+        uri=ws_url + "/chat",
+        subprotocols=["chat"],
+        logger="my.app",
+        user_agent_header=None,
+        additional_headers={},
+    ) as ws:
+        assert ws.response.headers["sec-websocket-protocol"] == "chat", ws.response.headers
+        assert isinstance(ws.response.headers, Headers) and ws.logger.name == "my.app"
+        await ws.send("x")
+        assert await ws.recv() == "x"
+    try:
+        websockets.connect(ws_url + "/echo", ssl=True)
+    except ValueError as exc:
+        assert "incompatible with a ws:// URI" in str(exc), exc
+    else:
+        raise AssertionError("ssl=True accepted for ws://")
+    try:
+        serve(None, "127.0.0.1", 0)
+    except NotImplementedError as exc:
+        assert "cannot accept connections" in str(exc), exc
+    else:
+        raise AssertionError("serve() ran")

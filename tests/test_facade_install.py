@@ -8,7 +8,7 @@ Then the facade opens a stream over that Pyodide and echoes one message:
 - installed with micropip before the facade loads: used as it is (a `wheelURL`
   that does not exist proves no install is tried);
 - listed in the lock: `loadPackage`;
-- neither: `micropip.install` of the wheel shipped beside the module (dist/);
+- neither: the wheel shipped beside the module (dist/), unpacked into site-packages;
 - neither, and the wheel missing: `opened` rejects naming the `wheelURL` option.
 """
 
@@ -83,11 +83,13 @@ def test_package_from_the_lock(scenario):
 
 
 def test_package_from_the_wheel_beside_the_module(scenario):
-    """Neither importable nor in the lock: micropip installs the wheel shipped beside the module."""
+    """Neither importable nor in the lock: the wheel shipped beside the module is unpacked
+    into site-packages (pure Python, no dependencies: no micropip, no request for it)."""
     out = scenario("fallback")
     assert out.get("error") is None and out["echo"] == "via fallback", out
     assert "/websocket_streaming-0.1.0-py3-none-any.whl" in out["fetched"], out
-    assert "micropip" in out["loaded"] and "websocket-streaming" in out["loaded"]
+    assert "micropip" not in out["loaded"], out
+    assert not any("micropip" in url for url in out["fetched"]), out
 
 
 def test_missing_wheel_names_the_option(scenario):

@@ -98,8 +98,10 @@ def npm_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     modules = tmp_path_factory.mktemp("app") / "node_modules"
     ours = modules / "websocket-streaming"
     ours.mkdir(parents=True)
-    for name in ("websocket_streaming.js", "load_pyodide.js", "package.json", _wheel().name):
-        shutil.copy(DIST / name, ours / name)
+    files = json.loads((DIST / "package.json").read_text())["files"]
+    for name in ["package.json", *files]:
+        if (DIST / name).exists():  # README.md and LICENSE are not in dist/
+            shutil.copy(DIST / name, ours / name)
     with tarfile.open(PYODIDE_TGZ) as tgz:
         tgz.extractall(modules / "unpack", filter="data")
     (modules / "unpack" / "package").rename(modules / "pyodide")

@@ -109,6 +109,9 @@ def test_version_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert websocket_streaming.__version__ == project["version"]
     assert (PACKAGE_DIR / "py.typed").is_file()
+    # browser.js states its release too: browser.py refuses a page's copy of another one.
+    stated = re.findall(r'const VERSION = "([^"]+)";', (PACKAGE_DIR / "browser.js").read_text())
+    assert stated == [project["version"]]
 
 
 # -- docstrings ----------------------------------------------------------------------

@@ -104,10 +104,19 @@ def test_npm_tarball_is_complete(packages):
             "package.json",
             "websocket_streaming.d.ts",
             "websocket_streaming.js",
+            "websocket_streaming_browser.js",
             packages["wheel"].name,
         ]
     )
     assert wheel == packages["wheel"].read_bytes()
+    # The facade's copy of browser.js is the file itself (js/ links to it), not a link.
+    with tarfile.open(packages["npm"]) as tgz:
+        member = tgz.getmember("package/websocket_streaming_browser.js")
+        assert member.isfile()
+        assert (
+            tgz.extractfile(member).read()
+            == (ROOT / "python/websocket_streaming/browser.js").read_bytes()
+        )
     repository = PROJECT["urls"]["Repository"]
     assert manifest["repository"]["url"] == f"git+{repository}.git"
     assert manifest["bugs"]["url"] == PROJECT["urls"]["Issues"]

@@ -33,8 +33,7 @@ from .exceptions import (
 from .protocol import RETRY_CLOSE_CODES, Heartbeat, State, backoff, should_retry
 from .reconnect import Lifecycle, ReconnectingStream, StateEvent
 from .transport import Data, Transport
-
-__version__ = "0.1.0"
+from .version import __version__ as __version__
 
 __all__ = [
     "RETRY_CLOSE_CODES",

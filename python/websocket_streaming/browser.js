@@ -1,7 +1,12 @@
 // @ts-check
-// The JavaScript half of browser.py, shipped in the wheel and evaluated once per
-// Pyodide (run_js). The file is one function expression: browser.py calls it
-// with its constants and gets back { open, openNative, makeError... }.
+// The JavaScript half of browser.py, shipped in the wheel. The file is one statement that is
+// both a classic script and an ES module (with no exports), so it reaches a page either way:
+// - imported (<script type="module" src=".../websocket_streaming_browser.js">, or the JS
+//   facade's import of it): no eval, so it works under a strict Content-Security-Policy;
+// - evaluated by browser.py (run_js, which is eval) when nothing imported it first: the wheel
+//   stays self-contained for micropip users on pages that allow eval.
+// Either way browserHelpers ends up in globalThis[Symbol.for("websocket_streaming.browser")];
+// browser.py calls it once with its constants and gets back { open, openNative, makeError... }.
 //
 // open() owns one WebSocket and its event handlers, openNative() one native
 // WebSocketStream (Chromium) and its reader and writer, so no Python proxy or
@@ -99,7 +104,15 @@
  * @property {number} utf8Base take()'s sizes[i] = utf8Base - n: n bytes of UTF-8 in `packed` (a text)
  */
 
-(function browserHelpers(/** @type {Constants} */ constants) {
+// The file's one statement, whose value run_js returns: browserHelpers, put where browser.py
+// looks for it. An expression, not a declaration, so that a second evaluation (another
+// Pyodide in the same page) declares nothing twice and no global name is taken.
+// @ts-expect-error: a symbol-keyed global of our own, which no lib declares
+globalThis[Symbol.for("websocket_streaming.browser")] = function browserHelpers(/** @type {Constants} */ constants) {
+  // The package's version (tests/test_package.py checks it): browser.py refuses a copy from
+  // another release, whose protocol with it may differ.
+  const VERSION = "0.1.0";
+
   const { packMax, textPackMin, pullMessages, pullBytes, notSent, viewLost, asItCame, utf8Base } = constants;
   const utf8 = new TextEncoder();
 
@@ -747,5 +760,6 @@
     isOnline,
     /** @param {Iterable<readonly [PropertyKey, unknown]>} entries */
     fromEntries: (entries) => Object.fromEntries(entries),
+    version: VERSION,
   };
-});
+};

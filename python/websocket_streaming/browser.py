@@ -1,12 +1,12 @@
 """The one module that talks to the browser: a Transport over the page's WebSocket.
 
-Its JavaScript half, ``browser.js`` beside this file (shipped in the wheel, read
-and compiled once per Pyodide), owns the ``WebSocket`` and its event handlers,
-so no Python proxy or future is made per message: incoming messages wait in a
-JS array, and Python is called (one proxy per socket) only when the socket
-opens or closes, or when a reader is waiting: that call hands the reader its
-message with the wake-up, unless messages come back to back, in which case
-``take()`` then moves the whole backlog to Python in one call.
+Its JavaScript half, ``browser.js`` beside this file (shipped in the wheel; imported
+by the page or the JS facade, or else evaluated once per Pyodide: :func:`js_helpers`),
+owns the ``WebSocket`` and its event handlers, so no Python proxy or future is made per
+message: incoming messages wait in a JS array, and Python is called (one proxy per
+socket) only when the socket opens or closes, or when a reader is waiting: that call
+hands the reader its message with the wake-up, unless messages come back to back, in
+which case ``take()`` then moves the whole backlog to Python in one call.
 
 Works in a page and in a Web Worker (JupyterLite's kernel lives in one), and in
 Pyodide under Node.js >= 22 and Deno 2, whose global ``WebSocket`` also sends
@@ -34,8 +34,10 @@ from .exceptions import (
 )
 from .protocol import State
 from .transport import Data
+from .version import __version__
 
 __all__ = [
+    "CSP_HELP",
     "NATIVE_PULL_BYTES",
     "NATIVE_PULL_MESSAGES",
     "PACK_MAX",
@@ -45,6 +47,7 @@ __all__ = [
     "PageLifecycle",
     "check_headers_allowed",
     "host_name",
+    "host_sends_headers",
     "js_helpers",
     "location",
     "page_lifecycle",
@@ -88,15 +91,47 @@ _UTF8_BASE = -2
 
 _helpers: Any = None
 
+# Where browser.js puts its factory, imported or evaluated: globalThis[Symbol.for(KEY)].
+_REGISTRY_KEY = "websocket_streaming.browser"
+
+#: Why the first connection failed on a page whose Content-Security-Policy forbids eval.
+CSP_HELP = (
+    "this page's Content-Security-Policy forbids eval, so websocket_streaming cannot "
+    "evaluate its JavaScript half (browser.js, inside the wheel). Serve that file from "
+    "your own origin and import it before the first connection: "
+    '<script type="module" src="/websocket_streaming_browser.js"></script> (the file is '
+    "websocket_streaming_browser.js in the npm package and in ./build.sh's dist/, or "
+    "websocket_streaming/browser.js inside the wheel), or use the JS facade, which imports it"
+)
+
 
 def js_helpers() -> Any:
-    """The object browser.js returns (``open``, ``makeError``...), compiled on first use."""
+    """The object browser.js returns (``open``, ``makeError``...), made on first use.
+
+    browser.js is taken from where an import of it put it (a page under a strict
+    Content-Security-Policy imports it: no eval), or else read from the wheel and
+    evaluated (``run_js``: eval).
+
+    Raises:
+        RuntimeError: the page forbids eval and did not import browser.js
+            (:data:`CSP_HELP`), or the page imported a browser.js of another release.
+    """
     global _helpers
     if _helpers is None:
-        # Read beside this file (Pyodide installs wheels unpacked): importlib.resources
-        # would add imports to the first connect.
-        with open(os.path.join(os.path.dirname(__file__), "browser.js"), encoding="utf-8") as f:
-            source = f.read()
+        key = getattr(js.Symbol, "for")(_REGISTRY_KEY)
+        factory = js.Reflect.get(js.globalThis, key)
+        if factory is None:
+            # Read beside this file (Pyodide installs wheels unpacked): importlib.resources
+            # would add imports to the first connect.
+            path = os.path.join(os.path.dirname(__file__), "browser.js")
+            with open(path, encoding="utf-8") as f:
+                source = f.read()
+            try:
+                factory = run_js(source)
+            except JsException as exc:
+                if "EvalError" not in str(exc) and "eval" not in str(exc).lower():
+                    raise
+                raise RuntimeError(f"{CSP_HELP} ({_js_error_text(exc)})") from None
         options = {
             "packMax": PACK_MAX,
             "textPackMin": TEXT_PACK_MIN,
@@ -107,7 +142,13 @@ def js_helpers() -> Any:
             "asItCame": _AS_IT_CAME,
             "utf8Base": _UTF8_BASE,
         }
-        _helpers = run_js(source)(to_js(options, dict_converter=run_js("Object.fromEntries")))
+        helpers = factory(to_js(options, dict_converter=js.Object.fromEntries))
+        if helpers.version != __version__:
+            raise RuntimeError(
+                f"the page imported websocket_streaming_browser.js of version {helpers.version}, "
+                f"but the Python package is {__version__}: serve the browser.js of the same release"
+            )
+        _helpers = helpers
     return _helpers
 
 
@@ -125,14 +166,19 @@ def host_name() -> str:
     return str(js_helpers().hostName())
 
 
+def host_sends_headers() -> bool:
+    """Whether this host's ``WebSocket`` sends handshake headers: Node.js and Deno do
+    (theirs takes ``{protocols, headers}``), a browser cannot."""
+    return bool(host_name())
+
+
 def check_headers_allowed() -> None:
-    """Check that this host can send handshake headers (``additional_headers``): Node.js
-    and Deno can (their ``WebSocket`` takes ``{protocols, headers}``), a browser cannot.
+    """Check that this host can send handshake headers (``additional_headers``).
 
     Raises:
         NotImplementedError: in a browser.
     """
-    if not host_name():
+    if not host_sends_headers():
         raise NotImplementedError(
             "connect(additional_headers=...) is not possible in a browser: a page cannot set "
             "handshake headers (pass a token in the URL or the first message instead; "

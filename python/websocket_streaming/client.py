@@ -27,7 +27,7 @@ from .reconnect import Lifecycle, ReconnectingStream, StateEvent
 from .retry import Retry, retrying
 from .transport import Transport
 
-__all__ = ["Closable", "HeadersLike", "Opener", "TransportFactory", "connect"]
+__all__ = ["Closable", "HeadersLike", "Opener", "TransportFactory", "connect", "host_sends_headers"]
 
 #: Opens the real socket: ``factory(url, subprotocols) -> Transport``; with
 #: ``additional_headers``, ``factory(url, subprotocols, headers=((name, value), ...))``.
@@ -48,6 +48,17 @@ def _base_url() -> str | None:
     except ImportError:
         return None
     return location()
+
+
+def host_sends_headers() -> bool:
+    """Whether this host's WebSocket sends handshake headers (Node.js and Deno do, a browser
+    cannot: ``browser.host_sends_headers`` decides). True outside Pyodide, where only a
+    ``transport_factory`` opens connections, and is given them."""
+    try:
+        from .browser import host_sends_headers as sends  # lazy-import: needs Pyodide
+    except ImportError:
+        return True
+    return sends()
 
 
 def _check_headers_allowed() -> None:
@@ -175,11 +186,14 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
         transport_factory: what opens the socket; the default drives the
             browser's ``WebSocket`` (or ``WebSocketStream``). Tests pass a fake.
 
-    Raises (when awaited or entered):
+    The constructor raises TypeError, ValueError and NotImplementedError; the rest is
+    raised when the opener is awaited or entered.
+
+    Raises:
         InvalidURI: ``uri`` is not a valid ``ws://``, ``wss://``, ``http://`` or
             ``https://`` URL, relative to the page or not, or has a ``#fragment``.
-        TypeError / ValueError: an option of the wrong type or out of range
-            (raised by the constructor).
+        TypeError: an option of the wrong type.
+        ValueError: an option out of range.
         NotImplementedError: ``additional_headers`` where the host cannot send them
             (a browser; raised by the constructor).
         WebSocketError: not running in Pyodide and no ``transport_factory`` given;

@@ -19,7 +19,11 @@ Worker or a JupyterLite notebook::
 ``websockets.asyncio.connection``, ``websockets.client`` and
 ``websockets.legacy.client`` (the legacy ``connect``), ``websockets.exceptions``,
 ``websockets.frames``, ``websockets.protocol``, ``websockets.typing``,
-``websockets.http11`` and ``websockets.datastructures``. Any other
+``websockets.http11`` and ``websockets.datastructures``, each with every
+public name the real module has (``__all__`` and deprecated aliases); a name
+a page cannot have (the server side, the Sans-I/O engine: see
+:mod:`.compat_refused`) is importable and raises NotImplementedError when
+used. Any other
 ``websockets.*`` module (the server, the threading client) fails to import
 with a ModuleNotFoundError that says why a page cannot have it. Calling
 ``install()`` again is harmless. If the real ``websockets`` is already
@@ -43,8 +47,10 @@ Nothing here imports ``js``: the module imports and is tested on CPython.
 
 from __future__ import annotations
 
+import http
 import importlib.abc
 import importlib.machinery
+import logging
 import sys
 from collections.abc import (
     Sequence,
@@ -62,7 +68,19 @@ from .compat_client import (
     process_exception,
     unix_connect,
 )
-from .compat_types import EXCEPTIONS, CloseCode, Headers, Request, Response
+from .compat_refused import REFUSED_NAMES, refused_name
+from .compat_types import (
+    DEPRECATED_EXCEPTIONS,
+    EXCEPTIONS,
+    CloseCode,
+    Headers,
+    HeadersLike,
+    MultipleValuesError,
+    Opcode,
+    Request,
+    Response,
+    Side,
+)
 from .exceptions import (
     Close,
 )
@@ -126,62 +144,125 @@ _FINDER = _Finder()
 _installed: dict[str, ModuleType] = {}
 
 
-def _module(name: str, doc: str, **attrs: Any) -> ModuleType:
+def _module(name: str, doc: str, public: dict[str, Any], **hidden: Any) -> ModuleType:
+    """A module with ``public`` as its ``__all__`` and ``hidden`` (submodules, deprecated
+    aliases) importable but left out of it, as ``websockets`` does."""
     module = ModuleType(name, doc)
-    module.__dict__.update(attrs)
+    module.__dict__.update(public, **hidden)
+    module.__all__ = list(public)  # type: ignore[attr-defined]
     module.__path__ = []  # a package: its submodules resolve by name
     setattr(module, _MARK, True)
     return module
 
 
 def _build() -> dict[str, ModuleType]:
-    """The websockets modules, bound to this module's classes."""
-    exceptions = _module(
-        "websockets.exceptions", "websockets' exceptions, as websocket_streaming's.", **EXCEPTIONS
-    )
-    exceptions.__all__ = list(EXCEPTIONS)  # type: ignore[attr-defined]
-    frames = _module("websockets.frames", "Close frames.", Close=Close, CloseCode=CloseCode)
-    protocol = _module("websockets.protocol", "The connection state.", State=State)
-    typing = _module("websockets.typing", "Type aliases.", Data=Data, Subprotocol=str, Origin=str)
-    http11 = _module("websockets.http11", "The handshake.", Request=Request, Response=Response)
-    datastructures = _module("websockets.datastructures", "Headers.", Headers=Headers)
-    api = dict(
-        connect=connect,
+    """The websockets modules, bound to this module's classes.
+
+    Each holds the public names of the ``websockets`` module it stands for
+    (``__all__`` and its deprecated aliases); those in
+    :data:`~.compat_refused.REFUSED_NAMES` are stand-ins that raise when used.
+    """
+    refused = {name: refused_name(name) for name in REFUSED_NAMES}
+    refused["unix_connect"] = unix_connect
+    exceptions_all = {n: c for n, c in EXCEPTIONS.items() if n not in DEPRECATED_EXCEPTIONS}
+    deprecated_exceptions = {n: EXCEPTIONS[n] for n in DEPRECATED_EXCEPTIONS}
+    names = dict(
         ClientConnection=ClientConnection,
-        process_exception=process_exception,
-        unix_connect=unix_connect,
+        ClientProtocol=refused["ClientProtocol"],
+        Close=Close,
+        CloseCode=CloseCode,
+        Frame=refused["Frame"],
+        Headers=Headers,
+        HeadersLike=HeadersLike,
+        MultipleValuesError=MultipleValuesError,
+        Opcode=Opcode,
+        Protocol=refused["Protocol"],
+        Request=Request,
+        Response=Response,
+        Side=Side,
+        State=State,
     )
-    asyncio_client = _module("websockets.asyncio.client", "The asyncio client.", **api)
+    typing_names = dict(
+        Data=Data,
+        LoggerLike=logging.Logger | logging.LoggerAdapter[Any],
+        StatusLike=http.HTTPStatus | int,
+        Origin=str,
+        Subprotocol=str,
+        ExtensionName=str,
+        ExtensionParameter=tuple[str, str | None],
+    )
+
+    def pick(*keys: str) -> dict[str, Any]:
+        return {key: names[key] for key in keys}
+
+    exceptions = _module(
+        "websockets.exceptions",
+        "websockets' exceptions, as websocket_streaming's.",
+        exceptions_all,
+        **deprecated_exceptions,
+    )
+    frames = _module("websockets.frames", "Frames.", pick("Opcode", "CloseCode", "Frame", "Close"))
+    protocol = _module(
+        "websockets.protocol",
+        "The connection state.",
+        dict(pick("Protocol", "Side", "State"), SEND_EOF=b""),
+    )
+    typing = _module("websockets.typing", "Type aliases.", typing_names)
+    user_agent = (
+        f"Python/{sys.version_info[0]}.{sys.version_info[1]} websockets/{WEBSOCKETS_VERSION}"
+    )
+    http11 = _module(
+        "websockets.http11",
+        "The handshake.",
+        dict(SERVER=user_agent, USER_AGENT=user_agent, **pick("Request", "Response")),
+    )
+    datastructures = _module(
+        "websockets.datastructures",
+        "Headers.",
+        pick("Headers", "HeadersLike", "MultipleValuesError"),
+    )
+    asyncio_client = _module(
+        "websockets.asyncio.client",
+        "The asyncio client.",
+        dict(connect=connect, unix_connect=unix_connect, ClientConnection=ClientConnection),
+        process_exception=process_exception,
+    )
     asyncio_connection = _module(
-        "websockets.asyncio.connection", "Connections.", Connection=ClientConnection
+        "websockets.asyncio.connection", "Connections.", dict(Connection=ClientConnection)
     )
     asyncio_pkg = _module(
-        "websockets.asyncio", "asyncio API.", client=asyncio_client, connection=asyncio_connection
+        "websockets.asyncio",
+        "asyncio API.",
+        {},
+        client=asyncio_client,
+        connection=asyncio_connection,
     )
-    legacy_api = dict(connect=legacy_connect, WebSocketClientProtocol=WebSocketClientProtocol)
-    legacy_client = _module("websockets.legacy.client", "The legacy client.", **legacy_api)
-    legacy = _module("websockets.legacy", "The legacy API.", client=legacy_client)
+    legacy_api = dict(
+        connect=legacy_connect,
+        unix_connect=unix_connect,
+        WebSocketClientProtocol=WebSocketClientProtocol,
+    )
+    legacy_client = _module("websockets.legacy.client", "The legacy client.", legacy_api)
+    legacy = _module("websockets.legacy", "The legacy API.", {}, client=legacy_client)
     client_module = _module(
-        "websockets.client",
-        "The legacy client's names.",
-        ClientConnection=ClientConnection,
-        **legacy_api,
+        "websockets.client", "The client.", pick("ClientProtocol"), **legacy_api
     )
     top = _module(
         "websockets",
         "websocket_streaming.compat: the websockets client API over the browser's WebSocket.",
+        dict(
+            connect=connect,
+            unix_connect=unix_connect,
+            **names,
+            **exceptions_all,
+            **typing_names,
+            **{name: refused[name] for name in _SERVER_NAMES},
+        ),
         __version__=f"{WEBSOCKETS_VERSION}+websocket.streaming",
-        **api,
-        **EXCEPTIONS,
-        Close=Close,
-        CloseCode=CloseCode,
-        State=State,
-        Data=Data,
-        Subprotocol=str,
-        Origin=str,
-        Headers=Headers,
-        Request=Request,
-        Response=Response,
+        **deprecated_exceptions,
+        WebSocketClientProtocol=WebSocketClientProtocol,
+        WebSocketCommonProtocol=ClientConnection,  # the legacy connections' base class
+        **{name: refused[name] for name in _LEGACY_SERVER_NAMES},
         asyncio=asyncio_pkg,
         client=client_module,
         legacy=legacy,
@@ -195,6 +276,28 @@ def _build() -> dict[str, ModuleType]:
     modules = [top, asyncio_pkg, asyncio_client, asyncio_connection, legacy, legacy_client]
     modules += [client_module, exceptions, frames, protocol, typing, http11, datastructures]
     return {m.__name__: m for m in modules}
+
+
+#: The server names ``websockets`` exports at the top (refused: see compat_refused).
+_SERVER_NAMES = (
+    "route",
+    "unix_route",
+    "Router",
+    "basic_auth",
+    "broadcast",
+    "serve",
+    "unix_serve",
+    "ServerConnection",
+    "Server",
+    "ServerProtocol",
+)
+#: The legacy server's deprecated aliases there.
+_LEGACY_SERVER_NAMES = (
+    "BasicAuthWebSocketServerProtocol",
+    "basic_auth_protocol_factory",
+    "WebSocketServer",
+    "WebSocketServerProtocol",
+)
 
 
 def install(*, heartbeat: Heartbeat | None = None) -> ModuleType:

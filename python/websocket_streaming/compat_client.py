@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import uuid
 from collections.abc import (
     AsyncIterable,
@@ -29,13 +30,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import client
-from .compat_types import CloseCode, Headers, InvalidState, Request, Response
+from .compat_refused import refused_attribute, refused_name
+from .compat_types import CloseCode, Headers, HeadersLike, InvalidState, Request, Response
 from .connection import MESSAGE_TYPES, ClosedOnExit, WebSocketStream, until_closed
 from .exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
 )
-from .options import check_headers
 from .protocol import Heartbeat, State, backoff
 from .retry import Retry, retrying
 from .transport import Data
@@ -61,7 +62,6 @@ _UNSET: Any = object()
 REFUSED = {
     "origin": "the browser sends the page's own Origin header",
     "extensions": "the browser negotiates its own extensions (permessage-deflate)",
-    "ssl": "the browser does TLS for wss:// URLs with its own certificate store",
     "proxy": "the browser uses its own proxy settings",
     "sock": "a page has no sockets",
     "server_hostname": "the browser does TLS with the URL's host name",
@@ -111,7 +111,9 @@ class ClientConnection(ClosedOnExit):
 
     ``stream`` is the core's connection, which does all the work; this class
     maps the ``websockets`` API onto it. What differs in a browser is said on
-    each member.
+    each member. The members of ``websockets``' class that a page cannot have
+    (its socket callbacks and I/O machinery) raise AttributeError saying why
+    (:data:`~websocket_streaming.compat_refused.REFUSED_ATTRIBUTES`).
     """
 
     def __init__(
@@ -120,12 +122,19 @@ class ClientConnection(ClosedOnExit):
         *,
         subprotocols: Sequence[str] = (),
         heartbeat: Heartbeat | None = None,
-        logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+        logger: logging.Logger | logging.LoggerAdapter[Any] | str | None = None,
+        close_timeout: float | None = 10,
     ) -> None:
         self.stream = stream
         #: A unique id for the connection, as in ``websockets``.
         self.id = uuid.uuid4()
-        self.logger = logger or logging.getLogger("websockets.client")
+        if logger is None or isinstance(logger, str):  # websockets takes a logger's name too
+            logger = logging.getLogger(logger or "websockets.client")
+        self.logger = logger
+        #: The event loop the connection runs in.
+        self.loop = asyncio.get_running_loop()
+        #: Seconds ``close()`` waits for the server's answer (None: no limit).
+        self.close_timeout = close_timeout
         self._heartbeat = heartbeat
         parts = urlsplit(stream.url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -180,6 +189,21 @@ class ClientConnection(ClosedOnExit):
     def remote_address(self) -> None:
         """None: the browser does not tell a page the server's address."""
         return None
+
+    @property
+    def debug(self) -> bool:
+        """Whether the logger logs DEBUG messages."""
+        return self.logger.isEnabledFor(logging.DEBUG)
+
+    @property
+    def ping_interval(self) -> float | None:
+        """The heartbeat's interval; None without a heartbeat (no pings are sent)."""
+        return self._heartbeat.interval if self._heartbeat else None
+
+    @property
+    def ping_timeout(self) -> float | None:
+        """The heartbeat's reply timeout; None without a heartbeat."""
+        return self._heartbeat.reply_timeout if self._heartbeat else None
 
     @property
     def latency(self) -> float:
@@ -294,6 +318,14 @@ class ClientConnection(ClosedOnExit):
         """Wait until the connection is closed. Raises nothing."""
         await self.stream.wait_closed()
 
+    async def drain(self) -> None:
+        """Wait until the browser's send buffer is under ``write_limit`` (the core's drain()).
+
+        Raises:
+            ConnectionClosed: the connection closed while data was still buffered.
+        """
+        await self.stream.drain()
+
     # -- keepalive ------------------------------------------------------------
 
     async def ping(self, data: str | bytes | None = None) -> Awaitable[float]:
@@ -345,6 +377,10 @@ class ClientConnection(ClosedOnExit):
     def __repr__(self) -> str:
         return f"<ClientConnection {self.stream.url} {self.state.name}>"
 
+    def __getattr__(self, name: str) -> Any:
+        # Only for names the class does not have: a refused member says why.
+        raise refused_attribute(type(self), name)
+
 
 class WebSocketClientProtocol(ClientConnection):
     """The legacy API's connection (``websockets.legacy.client``): adds ``open`` and ``closed``."""
@@ -389,10 +425,19 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
     Honoured: ``subprotocols``, ``open_timeout`` (10), ``close_timeout`` (10),
     ``max_size`` (1 MiB: a larger message closes the connection and ``recv()``
     raises PayloadTooBig, a ConnectionClosedError with code 1009),
-    ``process_exception``, ``reconnect_delays``, ``logger``,
-    ``create_connection`` (a ClientConnection subclass), ``compression``
+    ``process_exception``, ``reconnect_delays``, ``logger`` (a logger or its
+    name), ``create_connection`` (a ClientConnection subclass), ``compression``
     ("deflate" or None: the browser negotiates permessage-deflate by itself
-    and cannot be told not to).
+    and cannot be told not to), ``uri`` as a keyword.
+
+    Accepted as ``websockets`` accepts them, with the browser doing the work:
+    ``ssl`` (True or an ``ssl.SSLContext`` for ``wss://``, whose settings the
+    browser does not apply: it does TLS with its own certificate store; any
+    ``ssl`` but None for ``ws://`` raises ValueError, as there),
+    ``user_agent_header`` (a str or None: sent as ``User-Agent`` where the
+    host sends headers, Node.js and Deno; a browser sends its own, which a page
+    cannot set), ``additional_headers`` (sent where the host can; in a browser
+    headers given are refused by the core: a page cannot set handshake headers).
 
     Mapped: ``max_queue``, when given: unread messages over it close the
     connection (QueueOverflow, 1008) since a browser cannot stop reading; not
@@ -406,18 +451,15 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
     Extra keywords: ``heartbeat``, ``backend`` and ``transport_factory``, as
     :func:`websocket_streaming.connect` takes them.
 
-    Passed to the core: ``additional_headers`` (``extra_headers`` too) and
-    ``user_agent_header`` (as a ``User-Agent`` header; None adds none), sent
-    where the host can (Node.js, Deno) and refused with NotImplementedError in a
-    browser, which cannot set handshake headers.
-
     Refused, with NotImplementedError naming the option and the browser's
-    limit: ``origin``, ``extensions``, ``ssl``, a ``proxy`` URL, ``sock``, ``server_hostname``
-    and any other keyword (``websockets`` passes those to the socket).
+    limit: ``origin``, ``extensions``, a
+    ``proxy`` URL, ``sock``, ``server_hostname`` and any other keyword
+    (``websockets`` passes those to the socket).
 
     Raises:
         NotImplementedError: an option a browser cannot honour.
-        ValueError: ``compression`` other than "deflate" or None; an option out of range.
+        ValueError: ``compression`` other than "deflate" or None; an option out
+            of range; ``ssl`` given for ``ws://`` or None for ``wss://``.
         TypeError: ``create_connection`` is not a ClientConnection subclass; an
             option of the wrong type.
         InvalidURI: ``uri`` is not a ``ws://`` or ``wss://`` URL.
@@ -436,7 +478,7 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
         subprotocols: Sequence[str] | None = None,
         compression: str | None = "deflate",
         additional_headers: Any = None,
-        user_agent_header: Any = _UNSET,
+        user_agent_header: str | None = None,
         proxy: str | bool | None = True,
         process_exception: Callable[[Exception], Exception | None] = process_exception,
         open_timeout: float | None = 10,
@@ -459,13 +501,20 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
         ):
             if value not in allowed:
                 raise _refuse(name, value)
+        if not (user_agent_header is None or isinstance(user_agent_header, str)):
+            raise TypeError(
+                f"user_agent_header must be a str or None, not {type(user_agent_header).__name__}"
+            )
         core_options: dict[str, Any] = {
             k: kwargs.pop(k) for k in ("backend", "transport_factory") if k in kwargs
         }
-        extra_headers = kwargs.pop("extra_headers", None)  # the legacy name
-        headers = _headers(additional_headers or extra_headers, user_agent_header)
+        headers = _headers(additional_headers)
+        if user_agent_header is not None and client.host_sends_headers():  # else the host's own
+            headers = {k: v for k, v in (headers or {}).items() if k.lower() != "user-agent"}
+            headers["User-Agent"] = user_agent_header
         if headers:  # the core sends them where the host can, and refuses them in a browser
             core_options["additional_headers"] = headers
+        ssl = kwargs.pop("ssl", _UNSET)
         for name, value in kwargs.items():
             if value is not None:
                 raise _refuse(name, value)
@@ -501,11 +550,17 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
             heartbeat=self.heartbeat,
             **options,
         )
+        _check_ssl(ssl, self._core.uri)
+        self.close_timeout = close_timeout
 
     async def _create(self) -> ClientConnection:
         stream = await self._core
         return self.connection_class(
-            stream, subprotocols=self.subprotocols, heartbeat=self.heartbeat, logger=self.logger
+            stream,
+            subprotocols=self.subprotocols,
+            heartbeat=self.heartbeat,
+            logger=self.logger,
+            close_timeout=self.close_timeout,
         )
 
     def __aiter__(self) -> AsyncIterator[ClientConnection]:
@@ -533,15 +588,36 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
         raise new_exc from exc
 
 
-def _headers(headers: Any, user_agent: Any) -> list[tuple[str, str]]:
-    """``additional_headers`` as the core's (name, value) pairs, with ``User-Agent:
-    user_agent_header`` added when one is given. None (websockets: send no User-Agent)
-    adds nothing: the host's WebSocket sends its own, if any, which a page cannot stop."""
-    pairs = list(check_headers(headers))
-    if user_agent is not _UNSET and user_agent is not None:
-        pairs = [(k, v) for k, v in pairs if k.lower() != "user-agent"]
-        pairs.append(("User-Agent", user_agent))
-    return pairs
+def _headers(value: HeadersLike | None) -> dict[str, str] | None:
+    """``additional_headers`` for the core (which sends them where the host can, and
+    refuses them in a browser): a dict (repeated names joined by ", "), or None."""
+    if not value:
+        return None
+    headers = value if isinstance(value, Headers) else Headers(value)
+    return {name: ", ".join(headers.get_all(name)) for name in headers}
+
+
+def _check_ssl(ssl: Any, uri: object) -> None:
+    """``ssl`` as ``websockets`` takes it: for ``wss://``, True or an SSLContext (the
+    browser does the TLS with its own certificate store either way); for ``ws://``, None.
+
+    Raises:
+        ValueError: ``ssl`` given for a ``ws://`` URL, or ``ssl=None`` for ``wss://``
+            (``websockets``' own messages).
+        TypeError: ``ssl`` is neither a bool, None nor an ``ssl.SSLContext``.
+    """
+    if ssl is _UNSET:
+        return
+    secure = isinstance(uri, str) and uri.lower().startswith(("wss:", "https:"))
+    if not secure and ssl is not None:
+        raise ValueError("ssl argument is incompatible with a ws:// URI")
+    if secure and ssl is None:
+        raise ValueError("ssl=None is incompatible with a wss:// URI")
+    # An SSLContext can only come from an imported ssl module: no import needed to check.
+    ssl_module = sys.modules.get("ssl")
+    context = getattr(ssl_module, "SSLContext", ())
+    if not (ssl is None or isinstance(ssl, bool) or isinstance(ssl, context)):
+        raise TypeError(f"ssl must be True or an ssl.SSLContext, not {type(ssl).__name__}")
 
 
 def _heartbeat(heartbeat: Any, interval: Any, timeout: Any) -> Heartbeat | None:
@@ -576,15 +652,12 @@ class legacy_connect(connect):  # noqa: N801
         if "timeout" in kwargs:
             kwargs["close_timeout"] = kwargs.pop("timeout")
         kwargs.pop("read_limit", None)
+        if "extra_headers" in kwargs:
+            kwargs["additional_headers"] = kwargs.pop("extra_headers")
         if kwargs.pop("create_protocol", None) is not None:
             raise _refuse("create_protocol", "...")
         super().__init__(uri, **kwargs)
 
 
-async def unix_connect(*args: Any, **kwargs: Any) -> ClientConnection:
-    """Not possible in a browser: a page cannot open Unix sockets.
-
-    Raises:
-        NotImplementedError: always.
-    """
-    raise NotImplementedError("unix_connect() is not possible in a browser: a page has no sockets")
+#: Not possible in a browser (compat_refused.REFUSED_NAMES says why): raises when called.
+unix_connect = refused_name("unix_connect", "websockets.asyncio.client")

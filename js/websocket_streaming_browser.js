@@ -1,0 +1,1 @@
+../python/websocket_streaming/browser.js
