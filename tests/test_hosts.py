@@ -156,6 +156,14 @@ def host_results(ws_server: WebSocketServer, npm_app: Path) -> Any:
                         "only": facade_only,
                     },
                     {"name": "npm", "module": str(npm_app), "only": NPM_CHECKS},
+                    # indexURL as a path relative to the current directory (the app's),
+                    # as Pyodide's own loader takes it there.
+                    {
+                        "name": "path",
+                        "module": str(npm_app),
+                        "only": ["echo"],
+                        "load": {"indexURL": "node_modules/pyodide"},
+                    },
                 ],
             }
             try:
@@ -181,6 +189,7 @@ def _cases() -> list[Any]:
         cases += [
             pytest.param(host, f"facade-npm-{c}", id=f"{host}-facade-npm-{c}") for c in NPM_CHECKS
         ]
+        cases.append(pytest.param(host, "facade-path-echo", id=f"{host}-facade-index-path"))
     return cases
 
 

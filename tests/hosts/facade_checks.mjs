@@ -1,6 +1,7 @@
 // The JS facade's checks on Node.js and Deno, run by run.mjs: each is
-// `async (facade, { url, prefix }) => {}` (facade: the imported websocket_streaming.js) and
-// throws on failure. The first stream of a facade loads Pyodide by itself (no load options).
+// `async (facade, { url, prefix, load }) => {}` (facade: the imported websocket_streaming.js) and
+// throws on failure. The first stream of a facade loads Pyodide by itself (no load options; echo
+// passes `load`, the facade's load options, when the run gives some).
 import assert from "node:assert/strict";
 
 // Each check's own limit: one that hangs fails alone, named.
@@ -28,10 +29,10 @@ async function rejection(promise) {
 }
 
 export const facadeChecks = {
-  async echo({ WebSocketStream }, { url }) {
+  async echo({ WebSocketStream }, { url, load }) {
     await within(
       (async () => {
-        const ws = new WebSocketStream(`${url}/echo`);
+        const ws = new WebSocketStream(`${url}/echo`, load);
         await ws.opened;
         await ws.send("héllo");
         assert.equal(await ws.recv(), "héllo");

@@ -6,7 +6,7 @@
 // CONFIG: { dist: absolute path of dist/, wheel: of our wheel, url: "ws://127.0.0.1:PORT", host, backends: ["classic"...],
 // python: true (the Python API's checks, checks.py, per backend), facades: [{ name, module, only? }]
 // (the JS facade's checks, facade_checks.mjs, with the module at that absolute path loading Pyodide
-// by itself, as a user's app does), only: [names] (of checks.py's) }.
+// by itself, as a user's app does; `load`: options such as indexURL), only: [names] (of checks.py's) }.
 //
 // The Python checks get a Pyodide loaded here from dist/pyodide/ with an absolute path (Pyodide's
 // loader takes no file: URL there) and our wheel installed from dist/ with loadPackage.
@@ -40,12 +40,12 @@ async function pythonChecks() {
   }
 }
 
-async function facadeRun({ name, module, only }) {
+async function facadeRun({ name, module, only, load }) {
   const facade = await import(module);
   for (const [check, run] of Object.entries(facadeChecks)) {
     if (only !== undefined && !only.includes(check)) continue;
     try {
-      await run(facade, { url: config.url, prefix: `${config.host}-${name}` });
+      await run(facade, { url: config.url, prefix: `${config.host}-${name}`, load });
       results[`facade-${name}-${check}`] = "ok";
     } catch (error) {
       results[`facade-${name}-${check}`] = describe(error);
