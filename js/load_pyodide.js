@@ -37,18 +37,65 @@ function lastLine(error) {
   return lines[lines.length - 1];
 }
 
+// Node.js and Deno (no page): Pyodide's loader there takes its indexURL as a file path, and
+// refuses a file: URL ("Cannot find module '/cwd/file:/...'"); the wheel is read from a path.
+const SERVER_HOST =
+  typeof globalThis.Deno?.version?.deno === "string" || typeof globalThis.process?.versions?.node === "string";
+
+// A file: URL as the absolute path Node.js and Deno take ("file:///C:/x" -> "C:/x" on Windows).
+function filePath(url) {
+  const path = decodeURIComponent(new URL(url).pathname);
+  return /^\/[A-Za-z]:\//.test(path) ? path.slice(1) : path;
+}
+
+// On Node.js and Deno, where Pyodide is: `indexURL` as given, a path (relative to the current
+// directory, as Pyodide's loader takes it) or a URL (file: ones made paths); by default
+// ./pyodide/ beside this module if it is there (dist/), else the npm package `pyodide` that
+// this module's own resolution finds (node_modules/pyodide/, beside an installed
+// websocket-streaming). Returns [the URL to import pyodide.mjs from, Pyodide's indexURL].
+async function serverIndex(indexURL) {
+  const cwd = globalThis.Deno?.cwd() ?? globalThis.process.cwd();
+  const asURL = (where) => {
+    const text = String(where); // a URL object too
+    return /^[a-z][a-z0-9+.-]+:/i.test(text) ? new URL(text) : new URL(text, `file://${cwd}/`);
+  };
+  const index = (url) => {
+    const href = url.href.endsWith("/") ? url.href : `${url.href}/`;
+    return [new URL("pyodide.mjs", href).href, href.startsWith("file:") ? filePath(href) : href];
+  };
+  if (indexURL !== undefined) return index(asURL(indexURL));
+  const beside = index(new URL(DEFAULT_INDEX_URL));
+  try {
+    await import(/* @vite-ignore */ beside[0]);
+    return beside;
+  } catch {
+    // not in dist/: the npm package
+  }
+  let resolved;
+  try {
+    resolved = import.meta.resolve("pyodide");
+  } catch (error) {
+    throw new WebSocketStreamError(
+      `could not find Pyodide: not at ${beside[1]} and no npm package "pyodide" (${lastLine(error)}): ` +
+        "install it (npm i pyodide) or pass the option { indexURL } (the folder that holds pyodide.mjs, a path)",
+    );
+  }
+  return index(new URL(".", resolved));
+}
+
 async function importPyodide(indexURL) {
-  const url = new URL("pyodide.mjs", indexURL).href;
+  const [url, where] = SERVER_HOST ? await serverIndex(indexURL) : [new URL("pyodide.mjs", indexURL).href, indexURL];
   let module;
   try {
     module = await import(/* @vite-ignore */ url);
   } catch (error) {
     throw new WebSocketStreamError(
       `could not load Pyodide from ${url} (${lastLine(error)}): pass the option { pyodide } (a loaded ` +
-        "Pyodide) or { indexURL } (the folder that holds pyodide.mjs, e.g. node_modules/pyodide/ served by your app)",
+        "Pyodide) or { indexURL } (the folder that holds pyodide.mjs, e.g. node_modules/pyodide/ served by your app" +
+        `${SERVER_HOST ? "; on Node.js and Deno a path" : ""})`,
     );
   }
-  return await module.loadPyodide({ indexURL });
+  return await module.loadPyodide({ indexURL: where });
 }
 
 // How this Pyodide gets our package: "importable" (micropip, PyScript, JupyterLite put it
@@ -65,6 +112,13 @@ function packageSource(pyodide) {
 // site-packages (its .dist-info included): no micropip, which npm's `pyodide` does not ship
 // (asking for it costs a 404, or an integrity error behind a dev server's HTML fallback).
 async function installWheel(pyodide, wheelURL) {
+  if (SERVER_HOST && wheelURL.startsWith("file:")) {
+    // Node.js's fetch() cannot read a file: URL; Pyodide's loadPackage reads a path and unpacks it.
+    const errors = [];
+    await pyodide.loadPackage(filePath(wheelURL), { messageCallback: () => {}, errorCallback: (m) => errors.push(m) });
+    if (errors.length > 0) throw new Error(errors.join("; "));
+    return;
+  }
   const response = await fetch(wheelURL);
   if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText} for ${wheelURL}`);
   const bytes = new Uint8Array(await response.arrayBuffer());
@@ -109,11 +163,14 @@ async function loadBridge(pyodide, indexURL, wheelURL) {
   return pyodide.pyimport("websocket_streaming.facade");
 }
 
-export function loadWebSocketStreaming({ pyodide, indexURL = DEFAULT_INDEX_URL, wheelURL = DEFAULT_WHEEL_URL } = {}) {
-  const key = pyodide ?? new URL(indexURL, import.meta.url).href;
+export function loadWebSocketStreaming({ pyodide, indexURL, wheelURL = DEFAULT_WHEEL_URL } = {}) {
+  // Node.js and Deno: indexURL stays as given (a path is relative to the current directory, as
+  // Pyodide's loader takes it; the default is found by serverIndex()).
+  const index = SERVER_HOST ? indexURL : new URL(indexURL ?? DEFAULT_INDEX_URL, import.meta.url).href;
+  const key = pyodide ?? String(index);
   if (!bridges.has(key)) {
     const wheel = new URL(wheelURL, import.meta.url).href;
-    const loading = loadBridge(pyodide, new URL(indexURL, import.meta.url).href, wheel);
+    const loading = loadBridge(pyodide, index, wheel);
     loading.catch(() => bridges.delete(key)); // let a later call retry
     bridges.set(key, loading);
   }

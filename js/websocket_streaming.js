@@ -81,6 +81,7 @@ function translate(error) {
       return new SendQueueFull(message, name);
     case "InvalidURI":
     case "TypeError":
+    case "NotImplementedError": // `headers` where the host cannot send them (a browser)
       return new TypeError(message);
     case "InvalidCloseCode":
     case "ValueError":
@@ -162,6 +163,7 @@ function checkClose(code, reason) {
 // From options.py (group: connection unless said); a.b is key b of the object a.
 const OPTIONS = {
   protocols: { kind: "protocols", group: "open", nullable: true, default: null },
+  headers: { kind: "headers", group: "open", nullable: true, default: null },
   openTimeout: { kind: "seconds", group: "open", nullable: true, default: 10 },
   closeTimeout: { kind: "seconds", nullable: true, default: 5 },
   maxSize: { kind: "count", nullable: true, default: 16 << 20 },
@@ -266,6 +268,24 @@ function isPlainObject(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+// The `headers` option as [[name, value], ...] (the core checks the names and values): a
+// plain object of strings, an array of [name, value] pairs, or a Headers.
+function checkHeaders(headers) {
+  const pairs =
+    typeof Headers === "function" && headers instanceof Headers
+      ? [...headers]
+      : isPlainObject(headers)
+        ? Object.entries(headers)
+        : headers;
+  const isPair = (p) => Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && typeof p[1] === "string";
+  if (!Array.isArray(pairs) || !pairs.every(isPair)) {
+    throw new TypeError(
+      `headers must be an object of strings, [name, value] pairs of strings or a Headers, not ${describe(headers)}`,
+    );
+  }
+  return pairs;
+}
+
 function checkKeys(object, known, where) {
   for (const key of Object.keys(object)) {
     if (!known.includes(key)) throw new TypeError(`unknown ${where} option "${key}"`);
@@ -366,7 +386,7 @@ export class WebSocketStream extends EventTarget {
     }
     options ??= {};
     if (!isPlainObject(options)) throw new TypeError(`options must be an object, not ${describe(options)}`);
-    const { protocols, pyodide, indexURL, wheelURL, openTimeout = OPTIONS.openTimeout.default } = options;
+    const { protocols, headers, pyodide, indexURL, wheelURL, openTimeout = OPTIONS.openTimeout.default } = options;
     const signal = options.signal ?? null;
     const list = protocols == null ? [] : typeof protocols === "string" ? [protocols] : protocols;
     if (!Array.isArray(list) || !list.every((p) => typeof p === "string")) {
@@ -378,6 +398,8 @@ export class WebSocketStream extends EventTarget {
     }
     this.#reconnect = options.reconnect !== undefined && options.reconnect !== false;
     const entries = checkOptions(options, "", this.#reconnect);
+    // Sent where the host can (Node.js, Deno); in a browser the core refuses them: `opened` rejects.
+    if (headers != null) entries.push(["headers", checkHeaders(headers)]);
     this.url = resolveURL(url);
     this.opened = this.#opened.promise;
     this.closed = this.#closed.promise;

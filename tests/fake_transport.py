@@ -442,10 +442,14 @@ class FakeFactory:
         self.protocol = protocol
         self.then = then
         self.calls: list[tuple[str, list[str]]] = []
+        self.headers: list[tuple[tuple[str, str], ...]] = []  # each attempt's, () for none
         self.transports: list[FakeTransport] = []
 
-    def __call__(self, url: str, protocols: Sequence[str]) -> FakeTransport:
+    def __call__(
+        self, url: str, protocols: Sequence[str], headers: Sequence[tuple[str, str]] = ()
+    ) -> FakeTransport:
         self.calls.append((url, list(protocols)))
+        self.headers.append(tuple(headers))
         step = self.script.pop(0) if self.script else self.then
         if isinstance(step, BaseException):
             raise step

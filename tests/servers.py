@@ -91,6 +91,8 @@ class WebSocketServer:
       /collect?n=              takes n messages, then closes 1000 with them joined by ","
       /rpc                     JSON calls {"id", "method", "params"}: "add" and "echo" answer
                                {"id", "result"}, "slow" never answers, "quit" closes 1000
+      /headers                 sends the handshake's headers as JSON [[name, value], ...] (and
+                               records them: headers_seen(id)), then echoes
     Every connection may carry `id=...`; `close_received(id)` then returns the
     close code and reason the server received from that client.
     """
@@ -99,6 +101,7 @@ class WebSocketServer:
         self._closes: dict[str, tuple[int | None, str | None]] = {}
         self._closes_changed = threading.Condition()
         self._flaky: dict[str, list[str | bytes]] = {}  # id -> what its later connections got
+        self._headers: dict[str, list[tuple[str, str]]] = {}  # id -> its handshake's headers
         self._loop = asyncio.new_event_loop()
         started = threading.Event()
         self._stop: asyncio.Future[None] | None = None
@@ -256,3 +259,14 @@ class WebSocketServer:
                 await ws.send(json.dumps({"id": call["id"], "result": params}))
             elif method == "quit":
                 await ws.close(1000, "bye")
+
+    async def _route_headers(self, ws: ServerConnection, query: dict[str, str]) -> None:
+        headers = list(ws.request.headers.raw_items())
+        if "id" in query:
+            self._headers[query["id"]] = headers
+        await ws.send(json.dumps(headers))
+        await self._route_echo(ws, query)
+
+    def headers_seen(self, id: str) -> list[tuple[str, str]]:
+        """The handshake headers of the /headers?id=... connection (empty if none came)."""
+        return list(self._headers.get(id, ()))

@@ -28,6 +28,13 @@ def _refused(url: str) -> list[str]:
     ]
 
 
+#: What connect(additional_headers=...) and the facade's `headers` raise in a browser.
+HEADERS_REFUSED = (
+    "connect(additional_headers=...) is not possible in a browser: a page cannot set handshake "
+    "headers (pass a token in the URL or the first message instead; Pyodide in Node.js or Deno "
+    "can send them)"
+)
+
 #: label -> (JS code that must reject, [error name, message]).
 FACADE: dict[str, tuple[str, list[str]]] = {
     "url: ftp scheme": (
@@ -234,6 +241,22 @@ FACADE: dict[str, tuple[str, list[str]]] = {
         'const s = new WebSocketStream(refused, { pyodide }); await s.send("x")',
         _refused("ws://127.0.0.1:PORT/"),
     ),
+    # Handshake headers: a page cannot send them (Node.js and Deno can: test_hosts.py).
+    "headers: in a browser": (
+        'await new WebSocketStream(url + "/echo", { pyodide, headers: { Authorization: "x" } }).opened',
+        ["TypeError", HEADERS_REFUSED],
+    ),
+    "headers: not strings": (
+        'new WebSocketStream(url, { pyodide, headers: { "X-A": 1 } })',
+        [
+            "TypeError",
+            "headers must be an object of strings, [name, value] pairs of strings or a Headers, not Object",
+        ],
+    ),
+    "headers: the WebSocket's own": (
+        'await new WebSocketStream(url, { pyodide, headers: [["Host", "x"]] }).opened',
+        ["RangeError", "additional_headers may not set Host: the WebSocket sets it itself"],
+    ),
 }
 
 #: label -> (Python code that must raise, [exception type, message]).
@@ -385,6 +408,10 @@ PYTHON: dict[str, tuple[str, list[str]]] = {
         ["ConnectionClosedOK", "connection closed: 1000 (normal closure)"],
     ),
     "send after a failed connect": ("await connect(refused)", _refused("ws://127.0.0.1:PORT/")),
+    "headers: in a browser": (
+        'await connect(url + "/echo", additional_headers={"Authorization": "x"})',
+        ["NotImplementedError", HEADERS_REFUSED],
+    ),
 }
 
 # Each case: [label, code]; the code runs `await` on a call that must fail; what it

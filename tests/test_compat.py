@@ -299,7 +299,6 @@ async def test_reconnect_loop_process_exception():
     ("option", "value"),
     [
         ("origin", "https://example.test"),
-        ("additional_headers", {"Authorization": "Bearer x"}),
         ("extensions", []),
         ("proxy", "http://proxy.test:3128"),
         ("sock", object()),

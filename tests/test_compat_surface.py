@@ -23,7 +23,7 @@ import websockets.datastructures as real_datastructures
 import websockets.exceptions as real_exceptions
 import websockets.http11 as real_http11
 from fake_transport import FakeFactory, async_test
-from websocket_streaming import compat, compat_client
+from websocket_streaming import compat
 from websocket_streaming.compat_refused import REFUSED_ATTRIBUTES, REFUSED_NAMES
 
 OURS = compat._build()
@@ -270,17 +270,6 @@ def test_bad_ssl_and_user_agent_raise_as_websockets_does(uri, options, error, me
 
 async def _await(awaitable):
     return await awaitable
-
-
-def test_additional_headers_refused_where_the_core_cannot_send_them():
-    """Non-empty headers (legacy extra_headers too): refused, naming the browser, unless the
-    core's connect() takes them."""
-    if compat_client._CORE_TAKES_HEADERS:
-        pytest.skip("the core sends headers where the host can; tests/test_client covers it")
-    for make in (compat.connect, compat.legacy_connect):
-        key = "additional_headers" if make is compat.connect else "extra_headers"
-        with pytest.raises(NotImplementedError, match=r"additional_headers=.*browser"):
-            make(URL, **{key: {"Authorization": "Bearer x"}})
 
 
 @async_test

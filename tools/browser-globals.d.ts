@@ -1,9 +1,11 @@
 // The browser global browser.js uses that TypeScript 5.9's DOM library lacks: WebSocketStream
-// (Chromium only), as much of it as browser.js touches. For tsconfig.browser.json.
+// (Chromium; Deno with --unstable-net), as much of it as browser.js touches. For
+// tsconfig.browser.json. Its writer as Deno's, which takes strings and Uint8Array only;
+// `headers` as Deno's (Chromium has none).
 
 interface WebSocketStreamOpened {
   readable: ReadableStream<string | Uint8Array | ArrayBuffer>;
-  writable: WritableStream<string | ArrayBuffer>;
+  writable: WritableStream<string | Uint8Array>;
   protocol: string;
   extensions: string;
 }
@@ -22,5 +24,8 @@ interface WebSocketStream {
 // A `var`, so that it is also globalThis.WebSocketStream (hasNative() looks there).
 declare var WebSocketStream: {
   prototype: WebSocketStream;
-  new (url: string, options?: { protocols?: string[]; signal?: AbortSignal }): WebSocketStream;
+  new (
+    url: string,
+    options?: { protocols?: string[]; signal?: AbortSignal; headers?: [string, string][] },
+  ): WebSocketStream;
 };

@@ -524,16 +524,21 @@ globalThis[Symbol.for("websocket_streaming.browser")] = function browserHelpers(
 
   // ---- The openers.
 
-  /** @param {string} url @param {string[]} protocols @param {PyWake} wake */
-  function open(url, protocols, wake) {
-    const ws = new WebSocket(url, protocols);
+  // Handshake headers (`headers`, [name, value] pairs) are only ever given where the host's
+  // WebSocket takes them, as { protocols, headers } (Node.js >= 22's undici, Deno: see
+  // hostName()); browser.py refuses them elsewhere.
+  /** @param {string} url @param {string[]} protocols @param {PyWake} wake @param {[string, string][] | null} [headers] */
+  function open(url, protocols, wake, headers) {
+    const ws = headers == null ? new WebSocket(url, protocols) : new WebSocket(url, socketOptions(protocols, headers));
     ws.binaryType = "arraybuffer";
     const { s, opened, message, finish } = makeState(ws, wake, () => {
       ws.onopen = ws.onmessage = ws.onclose = null;
     });
     ws.onopen = opened;
     ws.onmessage = (e) => message(e.data);
-    ws.onclose = (e) => finish([e.code, e.reason, e.wasClean], true);
+    // Deno 2 reports a connection dropped without a close frame as code 0 (the standard says
+    // 1006, and so do browsers and Node.js): made 1006, so that the close is retried as one.
+    ws.onclose = (e) => finish([e.code === 0 && !e.wasClean ? 1006 : e.code, e.reason, e.wasClean], true);
     return s;
   }
 
@@ -543,14 +548,19 @@ globalThis[Symbol.for("websocket_streaming.browser")] = function browserHelpers(
   // kernel, and TCP slows the server down. With the "drop-oldest" policy, or once we
   // close, it reads on regardless. `closed` is reported once the readable is drained,
   // so that every message received before the close is read first, as with open().
-  /** @param {string} url @param {string[]} protocols @param {PyWake} wake */
-  function openNative(url, protocols, wake) {
-    const wss = new WebSocketStream(url, { protocols });
+  // Deno 2.9's WebSocketStream throws from its own pull ("The stream controller cannot close or
+  // enqueue", uncaught: it ends the process) when its readable was cancelled and a message
+  // comes in: there, the close closes the socket and reads it to its end instead.
+  const drainOnClose = typeof (/** @type {{ Deno?: object }} */ (globalThis).Deno) === "object";
+
+  /** @param {string} url @param {string[]} protocols @param {PyWake} wake @param {[string, string][] | null} [headers] */
+  function openNative(url, protocols, wake, headers) {
+    const wss = new WebSocketStream(url, headers == null ? { protocols } : { protocols, headers });
     let readyState = 0;
     let buffered = 0; // bytes of writes not yet done
     /** @type {ReadableStreamDefaultReader<string | Uint8Array | ArrayBuffer> | null} */
     let reader = null; // null before the open, and once the readable is done
-    /** @type {WritableStreamDefaultWriter<string | ArrayBuffer> | null} */
+    /** @type {WritableStreamDefaultWriter<string | Uint8Array> | null} */
     let writer = null;
     let reading = false; // a read() is in flight
     let closing = false; // we closed: read everything until the close
@@ -566,15 +576,25 @@ globalThis[Symbol.for("websocket_streaming.browser")] = function browserHelpers(
       get bufferedAmount() {
         return buffered;
       },
-      // As WebSocket.send: the bytes are copied now (the caller may reuse its buffer).
+      // As WebSocket.send: the bytes are copied now (the caller may reuse its buffer), into a
+      // Uint8Array: Deno's writer takes only strings and Uint8Array (Chromium's any BufferSource).
+      // A write the stream rejects fails the connection (1006, the error as its reason), so
+      // that the next send and the reader raise: a message is never lost without a word.
       send(data) {
-        const chunk = typeof data === "string" ? data : copyBytes(data);
-        const n = sizeOf(chunk);
-        const done = () => {
-          buffered -= n;
-        };
+        const chunk = typeof data === "string" ? data : new Uint8Array(copyBytes(data));
+        const n = typeof chunk === "string" ? chunk.length : chunk.byteLength;
         buffered += n;
-        /** @type {WritableStreamDefaultWriter<string | ArrayBuffer>} */ (writer).write(chunk).then(done, done);
+        /** @type {WritableStreamDefaultWriter<string | Uint8Array>} */ (writer).write(chunk).then(
+          () => {
+            buffered -= n;
+          },
+          (/** @type {unknown} */ error) => {
+            buffered -= n;
+            if (closing || s.closeInfo !== undefined) return; // we closed: abandoned, not refused
+            finish([1006, `the send failed: ${error}`, false], true); // Python is woken
+            wss.close();
+          },
+        );
       },
       close(code, reason) {
         if (readyState < 2) readyState = 2;
@@ -584,13 +604,22 @@ globalThis[Symbol.for("websocket_streaming.browser")] = function browserHelpers(
       },
     };
     const { s, opened, message, finish } = makeState(ws, wake, () => {
+      const wasClosing = closing;
       readyState = 3;
       closing = true;
-      reader?.cancel().catch(noop);
+      if (!drainOnClose) reader?.cancel().catch(noop);
+      else if (!wasClosing && closedInfo === null) wss.close(); // as cancel() would
     });
     s.pull = pull;
     function pull() {
-      if (reading || s.closeInfo !== undefined) return;
+      if (reading) return;
+      if (s.closeInfo !== undefined) {
+        if (drainOnClose && reader !== null) {
+          reading = true; // read to the end, dropping what comes (got())
+          reader.read().then(got, lost);
+        }
+        return;
+      }
       if (reader === null) {
         if (closedInfo !== null) finish(closedInfo, true);
         return;
@@ -638,6 +667,26 @@ globalThis[Symbol.for("websocket_streaming.browser")] = function browserHelpers(
 
   function noop() {}
 
+  // What Node.js's and Deno's WebSocket take as their second argument (typed as the DOM's
+  // WebSocket, which takes protocols only).
+  /** @param {string[]} protocols @param {[string, string][]} headers */
+  function socketOptions(protocols, headers) {
+    return /** @type {string[]} */ (/** @type {unknown} */ ({ protocols, headers }));
+  }
+
+  // The host, for browser.py's rules and messages: "" in a browser (a page or a worker), else
+  // "Node.js 22.1.0" or "Deno 2.9.6", whose WebSocket takes handshake headers (a browser's
+  // cannot). Bun, which reports a Node.js version too, takes them as well.
+  function hostName() {
+    const g = /** @type {{ Deno?: { version?: { deno?: string } }, process?: { versions?: { node?: string } } }} */ (
+      /** @type {unknown} */ (globalThis)
+    );
+    const deno = g.Deno?.version?.deno;
+    if (typeof deno === "string") return `Deno ${deno}`;
+    const node = g.process?.versions?.node;
+    return typeof node === "string" ? `Node.js ${node}` : "";
+  }
+
   // A copy of the bytes of an ArrayBuffer or a view (a TypedArray, a DataView), as an ArrayBuffer.
   /** @param {ArrayBufferLike | ArrayBufferView} data @returns {ArrayBuffer} */
   function copyBytes(data) {
@@ -675,7 +724,8 @@ globalThis[Symbol.for("websocket_streaming.browser")] = function browserHelpers(
 
   // The page's (or worker's) network and visibility events, for a reconnecting stream:
   // callback("online" | "offline" | "visible"). Returns the function that stops it
-  // (and destroys the callback's proxy).
+  // (and destroys the callback's proxy). Node.js has no global event target (nor such
+  // events): nothing to watch there.
   /** @param {((event: string) => void) & { destroy(): void }} callback */
   function watchLifecycle(callback) {
     const online = () => callback("online");
@@ -684,12 +734,13 @@ globalThis[Symbol.for("websocket_streaming.browser")] = function browserHelpers(
     const visible = () => {
       if (doc.visibilityState === "visible") callback("visible");
     };
-    globalThis.addEventListener("online", online);
-    globalThis.addEventListener("offline", offline);
+    const target = typeof globalThis.addEventListener === "function" ? globalThis : null;
+    target?.addEventListener("online", online);
+    target?.addEventListener("offline", offline);
     doc?.addEventListener("visibilitychange", visible);
     return () => {
-      globalThis.removeEventListener("online", online);
-      globalThis.removeEventListener("offline", offline);
+      target?.removeEventListener("online", online);
+      target?.removeEventListener("offline", offline);
       doc?.removeEventListener("visibilitychange", visible);
       callback.destroy();
     };
@@ -701,6 +752,8 @@ globalThis[Symbol.for("websocket_streaming.browser")] = function browserHelpers(
     open,
     openNative,
     hasNative: () => typeof globalThis.WebSocketStream === "function",
+    hasWebSocket: () => typeof globalThis.WebSocket === "function",
+    hostName,
     makeError,
     pongEquals,
     watchLifecycle,

@@ -8,7 +8,9 @@ socket) only when the socket opens or closes, or when a reader is waiting: that 
 hands the reader its message with the wake-up, unless messages come back to back, in
 which case ``take()`` then moves the whole backlog to Python in one call.
 
-Works in a page and in a Web Worker (JupyterLite's kernel lives in one).
+Works in a page and in a Web Worker (JupyterLite's kernel lives in one), and in
+Pyodide under Node.js >= 22 and Deno 2, whose global ``WebSocket`` also sends
+handshake headers (:func:`check_headers_allowed`: the one place that rule lives).
 Importing it outside Pyodide raises ImportError (``pyodide`` is missing).
 """
 
@@ -43,6 +45,9 @@ __all__ = [
     "TEXT_PACK_MIN",
     "BrowserTransport",
     "PageLifecycle",
+    "check_headers_allowed",
+    "host_name",
+    "host_sends_headers",
     "js_helpers",
     "location",
     "page_lifecycle",
@@ -156,6 +161,43 @@ def location() -> str | None:
     return None if where is None else str(where.href)
 
 
+def host_name() -> str:
+    """ "" in a browser (a page or a worker); "Node.js 22.1.0" or "Deno 2.9.6" elsewhere."""
+    return str(js_helpers().hostName())
+
+
+def host_sends_headers() -> bool:
+    """Whether this host's ``WebSocket`` sends handshake headers: Node.js and Deno do
+    (theirs takes ``{protocols, headers}``), a browser cannot."""
+    return bool(host_name())
+
+
+def check_headers_allowed() -> None:
+    """Check that this host can send handshake headers (``additional_headers``).
+
+    Raises:
+        NotImplementedError: in a browser.
+    """
+    if not host_sends_headers():
+        raise NotImplementedError(
+            "connect(additional_headers=...) is not possible in a browser: a page cannot set "
+            "handshake headers (pass a token in the URL or the first message instead; "
+            "Pyodide in Node.js or Deno can send them)"
+        )
+
+
+def _no_websocket() -> str:
+    """Why there is no socket to open, and the fix (Node.js 20 and 21 have no global
+    ``WebSocket`` unless started with ``--experimental-websocket``)."""
+    host = host_name() or "this browser"
+    if host.startswith("Node.js"):
+        return (
+            f"{host} has no global WebSocket: use Node.js >= 22, or start Node.js 20 or 21 "
+            "with --experimental-websocket"
+        )
+    return f"{host} has no global WebSocket"
+
+
 def _js_error_text(exc: JsException) -> str:
     return str(exc).removeprefix("Error: ")
 
@@ -164,30 +206,48 @@ class BrowserTransport:
     """The browser's ``WebSocket``, or its native ``WebSocketStream``, seen as a
     :class:`~websocket_streaming.Transport`.
 
+    ``headers``: (name, value) pairs for the handshake, where the host sends them
+    (:func:`check_headers_allowed`).
+
     ``backend``: "classic" (``WebSocket``), "native" (``WebSocketStream``: a reader
     that does not read makes the server wait, see :data:`NATIVE_PULL_MESSAGES`) or
     "auto" (native where the browser has it). ``self.backend`` is the one used.
 
     Raises (on construction):
         InvalidURI: the browser refused the URL (``SyntaxError``).
-        WebSocketError: "native" in a browser without ``WebSocketStream``, or the
-            browser refused to open the socket for another reason.
+        WebSocketError: "native" in a browser without ``WebSocketStream``, no global
+            ``WebSocket`` (Node.js 20 and 21 without ``--experimental-websocket``: the
+            message names the fix), or the browser refused to open the socket for
+            another reason.
+        NotImplementedError: ``headers`` where the host cannot send them (a browser).
     """
 
-    def __init__(self, url: str, protocols: Sequence[str], backend: str = "classic") -> None:
+    def __init__(
+        self,
+        url: str,
+        protocols: Sequence[str],
+        backend: str = "classic",
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
         self.on_event: Callable[..., None] = lambda now=False: None
         helpers = js_helpers()
+        if headers:
+            check_headers_allowed()
+        if not helpers.hasWebSocket():
+            raise WebSocketError(_no_websocket())
         native = backend != "classic" and bool(helpers.hasNative())
         if backend == "native" and not native:
             raise WebSocketError(
-                'backend="native" needs the browser\'s WebSocketStream, which this browser '
-                'lacks (Chromium has it; Firefox and Safari do not): use "auto" or "classic"'
+                f'backend="native" needs the browser\'s WebSocketStream, which '
+                f"{host_name() or 'this browser'} lacks (Chromium has it, and Deno with "
+                '--unstable-net; Firefox, Safari and Node.js do not): use "auto" or "classic"'
             )
         self.backend = "native" if native else "classic"
         opener = helpers.openNative if native else helpers.open
         wake = create_proxy(self._wake)
         try:
-            self._js: Any = opener(url, to_js(list(protocols)), wake)
+            js_headers = to_js([list(pair) for pair in headers]) if headers else None
+            self._js: Any = opener(url, to_js(list(protocols)), wake, js_headers)
         except JsException as exc:
             wake.destroy()
             if exc.name == "SyntaxError":

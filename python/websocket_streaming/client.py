@@ -6,23 +6,35 @@ import asyncio
 import functools
 import inspect
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from types import TracebackType
 from typing import Any, Protocol
 
 from . import connection
 from .connection import WebSocketStream
 from .exceptions import WebSocketError
-from .options import DEFAULTS, check_options
+from .options import DEFAULTS, check_headers, check_options
 from .protocol import Heartbeat, check_uri, should_retry, timer_delay
 from .reconnect import Lifecycle, ReconnectingStream, StateEvent
 from .retry import Retry, retrying
 from .transport import Transport
 
-__all__ = ["Closable", "Opener", "TransportFactory", "connect"]
+__all__ = ["Closable", "HeadersLike", "Opener", "TransportFactory", "connect", "host_sends_headers"]
 
-#: Opens the real socket: ``factory(url, subprotocols) -> Transport``.
-TransportFactory = Callable[[str, Sequence[str]], Transport]
+#: Opens the real socket: ``factory(url, subprotocols) -> Transport``; with
+#: ``additional_headers``, ``factory(url, subprotocols, headers=((name, value), ...))``.
+TransportFactory = Callable[..., Transport]
+
+#: Handshake headers: a mapping, or (name, value) pairs (see ``options.check_headers``).
+HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]]
 
 #: A URL, or a function (sync or async) returning one, called before each attempt.
 URL = str | Callable[[], str | Awaitable[str]]
@@ -36,6 +48,28 @@ def _base_url() -> str | None:
     except ImportError:
         return None
     return location()
+
+
+def host_sends_headers() -> bool:
+    """Whether this host's WebSocket sends handshake headers (Node.js and Deno do, a browser
+    cannot: ``browser.host_sends_headers`` decides). True outside Pyodide, where only a
+    ``transport_factory`` opens connections, and is given them."""
+    try:
+        from .browser import host_sends_headers as sends  # lazy-import: needs Pyodide
+    except ImportError:
+        return True
+    return sends()
+
+
+def _check_headers_allowed() -> None:
+    """Raise NotImplementedError where the host cannot send handshake headers (a browser):
+    the browser-facing module decides. Outside Pyodide there is no host: the first
+    attempt raises WebSocketError (see connect._factory)."""
+    try:
+        from .browser import check_headers_allowed  # lazy-import: needs Pyodide
+    except ImportError:
+        return
+    check_headers_allowed()
 
 
 class Closable(Protocol):
@@ -95,6 +129,11 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
             is resolved against the page's or worker's location, and ``http://``
             / ``https://`` become ``ws://`` / ``wss://``; ``ws.url`` is the result.
         subprotocols: subprotocols to offer; ``ws.subprotocol`` is the one chosen.
+        additional_headers: HTTP headers for the opening handshake (a mapping, or
+            (name, value) pairs), where the host can send them: Pyodide in Node.js
+            >= 22 or Deno. A browser cannot: there they raise NotImplementedError
+            (``browser.check_headers_allowed``), as do headers the WebSocket sets
+            itself (``Sec-WebSocket-*``, ``Host``...: ValueError).
         open_timeout: seconds to wait for the handshake; None waits forever.
         close_timeout: seconds ``close()`` waits for the peer to answer the
             close frame before it stops waiting (default 5); None waits for the
@@ -147,14 +186,16 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
         transport_factory: what opens the socket; the default drives the
             browser's ``WebSocket`` (or ``WebSocketStream``). Tests pass a fake.
 
-    The constructor raises TypeError and ValueError; the rest is raised when the opener
-    is awaited or entered.
+    The constructor raises TypeError, ValueError and NotImplementedError; the rest is
+    raised when the opener is awaited or entered.
 
     Raises:
         InvalidURI: ``uri`` is not a valid ``ws://``, ``wss://``, ``http://`` or
             ``https://`` URL, relative to the page or not, or has a ``#fragment``.
         TypeError: an option of the wrong type.
         ValueError: an option out of range.
+        NotImplementedError: ``additional_headers`` where the host cannot send them
+            (a browser; raised by the constructor).
         WebSocketError: not running in Pyodide and no ``transport_factory`` given;
             or ``backend="native"`` in a browser without ``WebSocketStream``.
         ConnectionFailed: the handshake failed (refused, unreachable, rejected).
@@ -168,6 +209,7 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
         uri: URL,
         *,
         subprotocols: Sequence[str] | None = DEFAULTS.subprotocols,
+        additional_headers: HeadersLike | None = DEFAULTS.additional_headers,
         open_timeout: float | None = DEFAULTS.open_timeout,
         close_timeout: float | None = DEFAULTS.close_timeout,
         write_limit: int = DEFAULTS.write_limit,
@@ -218,6 +260,10 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
         self.reconnect_options.update(
             should_retry=process_exception, on_connect=on_connect, on_event=on_event
         )
+        #: ``additional_headers`` as (name, value) pairs, checked.
+        self.additional_headers = check_headers(additional_headers)
+        if self.additional_headers and transport_factory is None:
+            _check_headers_allowed()
         self.uri = uri
         self.subprotocols = list(subprotocols or ())
         self.open_timeout = open_timeout
@@ -275,7 +321,11 @@ class connect(Opener[Any]):  # noqa: N801 - a class that reads as a function, li
             InvalidURI, WebSocketError, ConnectionFailed, TimeoutError: as ``connect``.
         """
         url = await self._url()
-        transport = self._factory()(url, self.subprotocols)
+        factory = self._factory()
+        if self.additional_headers:
+            transport = factory(url, self.subprotocols, headers=self.additional_headers)
+        else:
+            transport = factory(url, self.subprotocols)
         try:
             ws = WebSocketStream(url, transport, **self.options)
         except BaseException:

@@ -13,7 +13,6 @@ splitting the one class would scatter the one API.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import sys
 import uuid
@@ -62,10 +61,6 @@ _UNSET: Any = object()
 #: Options of ``websockets``' connect() that a page cannot honour, and why.
 REFUSED = {
     "origin": "the browser sends the page's own Origin header",
-    "additional_headers": "a page cannot set handshake headers (pass a token in the URL "
-    "or the first message instead)",
-    "extra_headers": "a page cannot set handshake headers (pass a token in the URL "
-    "or the first message instead)",
     "extensions": "the browser negotiates its own extensions (permessage-deflate)",
     "proxy": "the browser uses its own proxy settings",
     "sock": "a page has no sockets",
@@ -439,9 +434,10 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
     ``ssl`` (True or an ``ssl.SSLContext`` for ``wss://``, whose settings the
     browser does not apply: it does TLS with its own certificate store; any
     ``ssl`` but None for ``ws://`` raises ValueError, as there),
-    ``user_agent_header`` (a str or None; the browser sends its own
-    User-Agent, which a page cannot set), ``additional_headers`` when empty
-    (headers given are refused: a page cannot set handshake headers).
+    ``user_agent_header`` (a str or None: sent as ``User-Agent`` where the
+    host sends headers, Node.js and Deno; a browser sends its own, which a page
+    cannot set), ``additional_headers`` (sent where the host can; in a browser
+    headers given are refused by the core: a page cannot set handshake headers).
 
     Mapped: ``max_queue``, when given: unread messages over it close the
     connection (QueueOverflow, 1008) since a browser cannot stop reading; not
@@ -456,7 +452,7 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
     :func:`websocket_streaming.connect` takes them.
 
     Refused, with NotImplementedError naming the option and the browser's
-    limit: ``origin``, non-empty ``additional_headers``, ``extensions``, a
+    limit: ``origin``, ``extensions``, a
     ``proxy`` URL, ``sock``, ``server_hostname`` and any other keyword
     (``websockets`` passes those to the socket).
 
@@ -513,7 +509,10 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
             k: kwargs.pop(k) for k in ("backend", "transport_factory") if k in kwargs
         }
         headers = _headers(additional_headers)
-        if headers:
+        if user_agent_header is not None and client.host_sends_headers():  # else the host's own
+            headers = {k: v for k, v in (headers or {}).items() if k.lower() != "user-agent"}
+            headers["User-Agent"] = user_agent_header
+        if headers:  # the core sends them where the host can, and refuses them in a browser
             core_options["additional_headers"] = headers
         ssl = kwargs.pop("ssl", _UNSET)
         for name, value in kwargs.items():
@@ -589,21 +588,11 @@ class connect(client.Opener[ClientConnection]):  # noqa: N801 - reads as websock
         raise new_exc from exc
 
 
-#: Whether the core's connect() sends handshake headers where the host can (Node, Deno);
-#: a browser never can, and the core refuses them there itself.
-_CORE_TAKES_HEADERS = "additional_headers" in inspect.signature(client.connect).parameters
-
-
 def _headers(value: HeadersLike | None) -> dict[str, str] | None:
-    """``additional_headers`` for the core: a dict (repeated names joined by ", "), or None.
-
-    Raises:
-        NotImplementedError: headers given and the core cannot send them.
-    """
+    """``additional_headers`` for the core (which sends them where the host can, and
+    refuses them in a browser): a dict (repeated names joined by ", "), or None."""
     if not value:
         return None
-    if not _CORE_TAKES_HEADERS:
-        raise _refuse("additional_headers", value)
     headers = value if isinstance(value, Headers) else Headers(value)
     return {name: ", ".join(headers.get_all(name)) for name in headers}
 

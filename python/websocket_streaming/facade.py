@@ -128,6 +128,8 @@ def _options(entries: Any) -> dict[str, Any]:
             value = Heartbeat(**{HEARTBEAT_NAMES[k]: _py(v) for k, v in value})
         elif name == "onConnect" and value is not None:
             value = _hook(value)
+        elif name == "headers" and value is not None:  # [[name, value], ...], checked in JS
+            value = [(str(k), str(v)) for k, v in value]
         options[OPTION_NAMES[name]] = value
     return options
 
@@ -189,7 +191,7 @@ async def js_open(
         # Not `await opener`, which returns after the first open: the listeners must
         # see that connection's JS state and events from the start.
         stream = opener.start_reconnecting()
-    except (WebSocketError, TimeoutError, TypeError, ValueError) as exc:
+    except (WebSocketError, TimeoutError, TypeError, ValueError, NotImplementedError) as exc:
         return _js_error(exc)
 
     def forward(event: StateEvent) -> None:

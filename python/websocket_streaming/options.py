@@ -9,6 +9,8 @@ no I/O, no ``js``; :class:`Heartbeat` lives here as the heartbeat option's value
 Kinds: ``seconds`` (a finite number >= 0), ``count`` (an int >= 0), ``choice`` (one of
 ``choices``), ``message`` (str or bytes; in JS a string, ArrayBuffer or Uint8Array),
 ``heartbeat`` (a :class:`Heartbeat`; in JS an object of the ``heartbeat`` group),
+``headers`` (handshake headers: a mapping or (name, value) pairs of str, see
+:func:`check_headers`),
 ``flag`` (a bool; in JS ``reconnect`` is true/false or an object of its sub-options),
 ``callable``, ``object`` and ``protocols``: the last three are not checked here (the
 JS facade checks what is JS by nature: functions, ``protocols``).
@@ -17,7 +19,7 @@ JS facade checks what is JS by nature: functions, ``protocols``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,7 @@ __all__ = [
     "DEFAULTS",
     "DEFAULT_BACKEND",
     "HEARTBEAT_FIELDS",
+    "HOST_HEADERS",
     "MAX_REASON_BYTES",
     "OPTIONS",
     "OVERFLOW_POLICIES",
@@ -35,6 +38,7 @@ __all__ = [
     "Heartbeat",
     "Option",
     "check_count",
+    "check_headers",
     "check_options",
     "check_seconds",
 ]
@@ -108,6 +112,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("subprotocols", "protocols", "protocols", None, True, "open",
            "Subprotocols to offer; the server picks one.",
            ts="string | string[]"),
+    Option("additional_headers", "headers", "headers", None, True, "open",
+           "HTTP headers for the opening handshake, sent where the host can (Node.js, Deno); "
+           "a browser cannot set them and refuses them.",
+           ts="Record<string, string> | [string, string][] | Headers"),
     Option("open_timeout", "openTimeout", _S, 10.0, True, "open",
            "Seconds to wait for the opening handshake.", none_means="wait forever"),
     Option("close_timeout", "closeTimeout", _S, 5.0, True, "connection",
@@ -233,6 +241,59 @@ def check_count(name: str, value: object, *, allow_none: bool = True) -> None:
         raise ValueError(f"{name} must be >= 0, not {value}")
 
 
+#: Handshake headers the host's WebSocket sets itself: a name here in ``additional_headers``
+#: is refused (Node.js would send a second ``Sec-WebSocket-Protocol``, Deno drops it quietly).
+HOST_HEADERS = frozenset(
+    {"host", "connection", "upgrade", "content-length", "transfer-encoding"}
+    | {f"sec-websocket-{name}" for name in ("key", "version", "extensions", "protocol", "accept")}
+)
+# An HTTP field name (RFC 9110's token) and a value with no line break or NUL in it.
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def check_headers(value: object) -> tuple[tuple[str, str], ...]:
+    """Check handshake headers (``additional_headers``) and return them as (name, value)
+    pairs, in order: None gives ``()``; a mapping gives its items (a ``Headers`` with
+    ``raw_items()``, as ``websockets``' has, every one of them); any other iterable must
+    yield (name, value) pairs. A name may repeat.
+
+    Raises:
+        TypeError: not a mapping or an iterable of pairs, or a name or value not a str.
+        ValueError: a name that is not an HTTP token, a value with CR, LF or NUL, or a
+            header the host's WebSocket sets itself (:data:`HOST_HEADERS`).
+    """
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(
+            "additional_headers must be a mapping or (name, value) pairs of str, "
+            f"not {type(value).__name__}"
+        )
+    raw = getattr(value, "raw_items", None)
+    items = raw() if callable(raw) else value.items() if isinstance(value, Mapping) else value
+    pairs = []
+    for item in items:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise TypeError(f"additional_headers: {item!r} is not a (name, value) pair")
+        name, text = item
+        if not isinstance(name, str) or not isinstance(text, str):
+            raise TypeError(
+                f"additional_headers: {name!r}: names and values must be str, not "
+                f"{type(name).__name__} and {type(text).__name__}"
+            )
+        if not name or not _TOKEN.issuperset(name):
+            raise ValueError(f"additional_headers: {name!r} is not a valid header name")
+        if any(c in text for c in "\r\n\0"):
+            raise ValueError(f"additional_headers: the value of {name} has a line break or NUL")
+        if name.lower() in HOST_HEADERS:
+            how = " (use subprotocols)" if name.lower() == "sec-websocket-protocol" else ""
+            raise ValueError(
+                f"additional_headers may not set {name}: the WebSocket sets it itself{how}"
+            )
+        pairs.append((name, text))
+    return tuple(pairs)
+
+
 def _check_kind(option: Option, value: object) -> None:
     """Check ``value``'s type and basic range by the option's kind."""
     label, nullable = option.label, option.nullable
@@ -247,6 +308,8 @@ def _check_kind(option: Option, value: object) -> None:
     elif option.kind == "heartbeat":
         if value is not None and not isinstance(value, Heartbeat):
             raise TypeError(f"{label} must be a Heartbeat or None, not {type(value).__name__}")
+    elif option.kind == "headers":
+        check_headers(value)
     elif option.kind == "message":
         if not (isinstance(value, (str, bytes)) or (option.callable_ok and callable(value))):
             kinds = "str, bytes or a callable" if option.callable_ok else "str or bytes"

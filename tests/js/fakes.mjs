@@ -155,8 +155,15 @@ export class FakeWebSocketStream {
         return Promise.resolve();
       },
     };
+    // As Deno's writer: strings and Uint8Array only (Chromium's takes any BufferSource);
+    // `failWrites` set, every write rejects with it (a stream that errored).
+    this.failWrites = null;
     this.writer = {
       write(chunk) {
+        if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
+          return Promise.reject(new TypeError("Invalid WebSocket frame: expected string or Uint8Array"));
+        }
+        if (stream.failWrites !== null) return Promise.reject(stream.failWrites);
         stream.writes.push(copied(chunk));
         return Promise.resolve();
       },

@@ -154,3 +154,36 @@ test("the close (finish) cancels the reader", async () => {
   assert.equal(wss.cancelled, true);
   assert.equal(s.ws.readyState, 3);
 });
+
+test("send(): ArrayBuffer, DataView and typed arrays are written as a Uint8Array (Deno's writer takes no other)", async () => {
+  const { s, wss, wake } = await connect();
+  s.send(bin(2, 5));
+  s.send(new DataView(bin(3, 6)));
+  s.send(new Uint16Array([1]));
+  await flush();
+  assert.deepEqual(wss.writes, [new Uint8Array([5, 5]), new Uint8Array([6, 6, 6]), new Uint8Array([1, 0])]);
+  assert.equal(s.closeInfo, undefined);
+  assert.deepEqual(wake.calls, []);
+});
+
+test("a write the stream rejects fails the connection: 1006 with the error, later sends refused", async () => {
+  const { s, wss, wake } = await connect();
+  wss.failWrites = new TypeError("stream errored");
+  assert.equal(s.send("lost"), 4); // queued in the writer: the failure comes later
+  await flush();
+  assert.deepEqual(s.closeInfo, [1006, "the send failed: TypeError: stream errored", false]);
+  assert.deepEqual(wake.calls, [[]]); // Python is woken: its reader and sender raise
+  assert.deepEqual(wss.closeCalls, [undefined]);
+  assert.equal(s.send("next"), notSent);
+  assert.equal(s.ws.bufferedAmount, 0);
+});
+
+test("a write rejected after our close is not reported as a failure", async () => {
+  const { s, wss } = await connect();
+  s.send("last");
+  wss.failWrites = new TypeError("closing");
+  s.ws.close(1000, "");
+  s.send("after");
+  await flush();
+  assert.equal(s.closeInfo, undefined);
+});

@@ -83,6 +83,10 @@ export async function nativeShaped(): Promise<void> {
   controller.abort();
   resolveURL("/feed") satisfies string;
   await loadWebSocketStreaming({ indexURL: DEFAULT_INDEX_URL, wheelURL: DEFAULT_WHEEL_URL });
+  // Handshake headers (Node.js, Deno): an object, pairs or a Headers.
+  new WebSocketStream("ws://x", { headers: { Authorization: "Bearer x" } });
+  new WebSocketStream("ws://x", { headers: [["X-A", "1"]], indexURL: "/srv/node_modules/pyodide/" });
+  new WebSocketStream("ws://x", { headers: new Headers({ "X-A": "1" }) });
   new ConnectionClosedOK("closed", "ConnectionClosedOK", 1000, "") satisfies ConnectionClosed;
   new ConnectionClosedError("closed", "ConnectionClosedError", 1006, "") satisfies WebSocketStreamError;
 }
@@ -96,6 +100,8 @@ export function wrongCalls(ws: WebSocketStream): void {
   new WebSocketStream("ws://x", { onOverflow: "drop-newest" });
   // @ts-expect-error backend is "classic", "native" or "auto"
   new WebSocketStream("ws://x", { backend: "fast" });
+  // @ts-expect-error header values are strings
+  new WebSocketStream("ws://x", { headers: { "X-A": 1 } });
   // @ts-expect-error unknown option
   new WebSocketStream("ws://x", { reconect: true });
   // @ts-expect-error a URL is a string or URL
