@@ -199,6 +199,9 @@ CASES: dict[str, Case] = {
     "/silent": _silent,
     "/bad-utf8": _opened_then(frame(0x1, b"ok \xff\xfe")),
     "/reserved-opcode": _opened_then(frame(0x3, b"op 3")),
+    # Autobahn 4.1.5 / 4.2.5: a text, then a reserved opcode; in one write with the handshake,
+    # so the open, message and close events come back to back.
+    "/text-then-reserved": _opened_then(frame(0x1, b"echo me"), frame(0x3, b"op 3")),
     # A browser that lets these through gets a message and a clean close: the case says so fast.
     "/masked": _opened_then(frame(0x1, b"masked", mask=True), close_frame(1000, b"after")),
     "/unfinished-silent": _unfinished_silent,

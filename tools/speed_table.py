@@ -147,20 +147,21 @@ def extra_of(engine: dict[str, Any], key: tuple[str, str, int, bool], name: str)
     return None
 
 
-def rtt_cell(variant: str, target: float | None) -> Cell:
+def rtt_cell(variant: str, target: float | None, direction: str = "rtt", size: int = 16) -> Cell:
     """Round trips: the rate's ratio to raw JS (time per trip), and the median trip's
-    (raw JS's p50 over ours), both held to the target."""
+    (raw JS's p50 over ours), both held to the target. ``direction`` "plain": the plain
+    loop's row (1 B text, the `websockets` echo server)."""
 
     def cell(engine: dict[str, Any]) -> str:
         rates = engine["_rates"]
         parts, oks = [], []
         for binary in (False, True):
-            x = ratio(rates, "rtt", 16, binary, variant)
+            x = ratio(rates, direction, size, binary, variant)
             if x is None:
                 continue
-            us = 1e6 / rates[("rtt", 16, binary)][variant]
-            ours = extra_of(engine, ("rtt", variant, 16, binary), "p50_us")
-            raw = extra_of(engine, ("rtt", "raw", 16, binary), "p50_us")
+            us = 1e6 / rates[(direction, size, binary)][variant]
+            ours = extra_of(engine, (direction, variant, size, binary), "p50_us")
+            raw = extra_of(engine, (direction, "raw", size, binary), "p50_us")
             if ours and raw:
                 parts.append(f"{x:.2f}x ({us:.0f} us), p50 {raw / ours:.2f}x")
                 oks.append(target is None or min(x, raw / ours) >= target)
@@ -296,6 +297,13 @@ def rows(messages: int) -> list[tuple[str, str, Cell | None]]:
             rtt_cell("python", 0.8),
         )
     )
+    out.append(
+        (
+            "round trip, plain loop: `await send(1 B text); await recv()`, `websockets` server",
+            "≥ 0.8x",
+            rtt_cell("python", 0.8, "plain", 1),
+        )
+    )
     out.append(("round trip, native backend", "", rtt_cell("native", None)))
     out.append(("round trip: `recv()` resumed inside the message event", "", woken_cell))
     out.append(("flood acked message by message, 16 B text / 1 KiB binary", "", ack_cell("python")))
@@ -344,6 +352,7 @@ def rows(messages: int) -> list[tuple[str, str, Cell | None]]:
             rtt_cell("facade", 0.9),
         )
     )
+    out.append(("round trip, plain loop (as above)", "≥ 0.9x", rtt_cell("facade", 0.9, "plain", 1)))
     out.append(("flood acked message by message, 16 B text / 1 KiB binary", "", ack_cell("facade")))
     out.append(("**Startup** (fresh page, Python API)", "", None))
     out.append(

@@ -44,7 +44,7 @@
  * @property {(code?: number, reason?: string) => void} close
  */
 /**
- * Python's callback (a PyProxy of BrowserTransport._wake): wake() for the open or the close,
+ * Python's callback (a PyProxy of BrowserTransport._wake): wake(true) for the open, wake() for the close,
  * wake(false) "messages wait: take() them one loop turn later", wake(true, message) "here is the
  * message, resume now", wake(true, bytes, true) "here is a long text as UTF-8" (a view of the
  * shared pack buffer: Python copies it at once). destroy() frees the proxy.
@@ -486,10 +486,12 @@ globalThis[Symbol.for("websocket_streaming.browser")] = function browserHelpers(
     const s = new SocketState(ws);
     s.abandon = (code, reason) => finish([code, reason, false], false);
     const wakeReaders = makeWaker(s, wake);
+    // From the open event, nothing else running: wake(true) resumes the task awaiting the
+    // open inside it, so that a reader it starts is waiting before the next event.
     function opened() {
       s.opened = true;
       s.waiting = false;
-      wake();
+      wake(true);
     }
     /** @param {Message} data */
     function message(data) {

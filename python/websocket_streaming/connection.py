@@ -147,7 +147,7 @@ class WebSocketStream(ClosedOnExit):
         self._messages: deque[Data] = deque()
         self._recv_waiter: Waiter | None = None
         self._recv_busy = False
-        self._state_waiters: list[asyncio.Future[None]] = []
+        self._state_waiters: list[Waiter] = []
         self._close_sent: tuple[int, str] | None = None
         self._keepalive: asyncio.Task[None] | None = None
         self._ping_now: asyncio.Event | None = None
@@ -539,7 +539,7 @@ class WebSocketStream(ClosedOnExit):
     async def _wait_state(self, *states: State) -> None:
         """Wait until the stream reaches one of ``states`` (woken by its open/close events)."""
         while self.state not in states:
-            waiter = asyncio.get_running_loop().create_future()
+            waiter = Waiter(asyncio.get_running_loop())
             self._state_waiters.append(waiter)
             try:
                 await waiter
@@ -574,8 +574,8 @@ class WebSocketStream(ClosedOnExit):
         """The transport's ``on_event`` (see :class:`~websocket_streaming.Transport`): the
         socket opened or closed, a heartbeat reply came, or a message came for a waiting
         reader, handed over with the call (``message``) or left to ``take()``. ``now``:
-        from a browser event with nothing else running, so a waiting reader resumes
-        inside this call (see waiter.py)."""
+        from a browser event with nothing else running, so a waiting reader (or, for the
+        open, the task awaiting it) resumes inside this call (see waiter.py)."""
         if message is not None:
             self._messages.append(message)  # older than any message still in the transport
         reader = self._recv_waiter
@@ -586,9 +586,13 @@ class WebSocketStream(ClosedOnExit):
                 reader.set_result(None)
         if message is not None:  # the fast path: the socket is open, nothing else to see
             return
-        if self._state_waiters:
-            _wake_all(self._state_waiters)
-            self._state_waiters = []
+        if self._state_waiters:  # the open (``now``: resumed inside its event) or the close
+            waiters, self._state_waiters = self._state_waiters, []
+            for waiter in waiters:
+                if now:
+                    waiter.wake_now()
+                elif not waiter.done():
+                    waiter.set_result(None)
         if self._pong_waiters:
             _wake_all(self._pong_waiters)
             self._pong_waiters = []

@@ -25,7 +25,9 @@ class Transport(Protocol):
     The transport calls ``on_event(now=False, message=None)`` when the socket
     opens, when it closes, when a heartbeat reply arrives, and when a message
     arrives after a ``take()`` found none (once, then it must be asked again).
-    It never calls it re-entrantly from its own methods.
+    It never calls it re-entrantly from its own methods. Browsers report the open
+    with ``now=True``, from inside its event, so that the task awaiting the open
+    resumes there and a reader it starts waits before the next event.
 
     A message reaches the reader in one of two ways:
 

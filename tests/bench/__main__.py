@@ -18,6 +18,11 @@ send
 round trip
     An echo server returns each 16 B message; the client sends the next one when the previous
     came back (latency: what each layer adds to waking up a reader, plus the send path).
+plain loop (in the rtt section)
+    The same as a user's page writes it: ``await ws.send("x"); await ws.recv()`` (1 B text),
+    raw JS sending then awaiting a promise the next message resolves, against a second echo
+    server, the `websockets` library's. ``--chromium-launch playwright`` starts Chromium as
+    Playwright does by default (no flags but ``--no-sandbox``) instead of the harness's flags.
 
 receive split (no network)
     Where a received message's time goes in the page: message events made in the page and
@@ -75,6 +80,7 @@ from typing import Any
 
 from flood_server import FloodServer, serve
 from page_code import (
+    PLAIN_SOURCES,
     PY_CALL_JS,
     PY_MEMORY,
     PY_SPLIT,
@@ -120,6 +126,8 @@ RTT_VARIANTS = {
     "facade": "JS facade",
     "naive": "naive python",
 }
+#: The plain loop: the round trip as a user's loop writes it (see PLAIN_SOURCES).
+PLAIN_VARIANTS = {"raw": "raw JS, await-style", "python": "python send+recv", "facade": "JS facade"}
 #: A flood read by a reader that sends a 1-byte text ack for every message (as a chat client
 #: acking deliveries would): the traffic that is both a flood and interactive.
 ACK_VARIANTS = {
@@ -145,9 +153,12 @@ BACKEND = {"python": "classic", "native": "native"}
 
 
 class Bench:
-    def __init__(self, page: Any, ws_url: str, target: float, reps: int) -> None:
+    def __init__(
+        self, page: Any, ws_url: str, target: float, reps: int, plain_url: str = ""
+    ) -> None:
         self.page = page
         self.ws_url = ws_url
+        self.plain_url = plain_url  # the `websockets` echo server
         self.target = target
         self.reps = reps
         #: The last timed run's other figures (e.g. woken_inside), by (direction, variant, size, binary).
@@ -177,8 +188,10 @@ class Bench:
             if out["reply"] != f"done {n} {n * size}":
                 raise RuntimeError(f"send {variant}: server said {out['reply']!r}")
         else:
-            arg = {"url": f"{self.ws_url}/echo", "n": n, "size": size, "binary": binary}
-            out = self._run(RTT_SOURCES[variant], arg, variant)
+            plain = direction == "plain"
+            url = self.plain_url if plain else f"{self.ws_url}/echo"
+            arg = {"url": url, "n": n, "size": size, "binary": binary}
+            out = self._run((PLAIN_SOURCES if plain else RTT_SOURCES)[variant], arg, variant)
             if out["count"] != n:
                 raise RuntimeError(f"rtt {variant}: got {out}, expected {n} round trips")
         extra = {k: v for k, v in out.items() if k not in ("ms", "count", "bytes", "reply")}
@@ -189,12 +202,12 @@ class Bench:
     def calibrate(self, direction: str, variant: str, size: int, binary: bool) -> int:
         """Warm up (JIT, first connection) on short runs; return the n of a `target`-second run
         (round trips: at least MIN_TRIPS)."""
-        n = {16: 300, 1024: 300, 65536: 30}[size]
+        n = {1: 300, 16: 300, 1024: 300, 65536: 30}[size]
         for budget in (0.03, 0.1):
             rate = self.once(direction, variant, size, binary, n)
             n = max(n, int(rate * budget))
         n = max(n, min(int(rate * self.target), (1 << 30) // size, 2_000_000))
-        return max(n, MIN_TRIPS) if direction == "rtt" else n
+        return max(n, MIN_TRIPS) if direction in ("rtt", "plain") else n
 
     def rates(
         self, direction: str, variants: list[str], size: int, binary: bool
@@ -241,7 +254,7 @@ def row_label(size: int, binary: bool) -> str:
 def fmt_extra(direction: str, rate: float, size: int, extra: dict[str, Any]) -> str:
     """MB/s of payload; for round trips the median trip (else the mean one); for sends the
     send loop's own time per message."""
-    if direction == "rtt":
+    if direction in ("rtt", "plain"):
         p50_us = extra.get("p50_us")
         return f"{1e6 / rate:.0f} us" if p50_us is None else f"p50 {p50_us:.0f} us"
     if direction == "send" and "loop_us" in extra:
@@ -255,11 +268,12 @@ SECTIONS = [
     ("recv", "receive", RECV_VARIANTS, ALL_ROWS),
     ("send", "send", SEND_VARIANTS, ALL_ROWS),
     ("rtt", "round trip", RTT_VARIANTS, [(16, False), (16, True)]),
+    ("plain", "plain loop", PLAIN_VARIANTS, [(1, False)]),
     ("ack", "flood, each acked", ACK_VARIANTS, [(16, False), (1024, True)]),
 ]
 
 Results = dict[tuple[str, int, bool], dict[str, float]]
-RATE_SECTIONS = ("recv", "send", "rtt", "ack")
+RATE_SECTIONS = ("recv", "send", "rtt", "ack")  # "plain" runs with "rtt"
 ALL_SECTIONS = (*RATE_SECTIONS, "split", "startup", "memory")
 
 
@@ -354,10 +368,16 @@ def measure_memory(bench: Bench, n: int) -> dict[str, Any]:
     return out
 
 
-def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespace) -> Any:
+def run_engine(
+    engine: str, static_url: str, ws_url: str, args: argparse.Namespace, plain_url: str = ""
+) -> Any:
     import harness
 
     started = time.monotonic()
+    if engine == "chromium" and args.chromium_launch == "playwright":
+        import harness.playwright as driver
+
+        driver.CHROMIUM_ARGS = ("--no-sandbox",)  # as Playwright launches a system Chromium
     browser = harness.launch(engine)
     try:
         launched = time.monotonic()
@@ -370,7 +390,7 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
             f"page open -> Pyodide + websocket_streaming ready {load:.1f} s",
             flush=True,
         )
-        bench = Bench(page, ws_url, args.target, args.reps)
+        bench = Bench(page, ws_url, args.target, args.reps, plain_url)
         results: Results = {}
         skip = set()
         if engine != "chromium":  # no WebSocketStream elsewhere
@@ -378,7 +398,7 @@ def run_engine(engine: str, static_url: str, ws_url: str, args: argparse.Namespa
         if not features.get("recvMany"):
             skip.add("batch")
         for direction, title, variants, rows in SECTIONS:
-            if direction not in args.only:
+            if (direction if direction != "plain" else "rtt") not in args.only:
                 continue
             variants = {k: v for k, v in variants.items() if k not in skip}
             cells = [f"{variants['raw']:<22}"] + [
@@ -460,7 +480,7 @@ def print_summary(summary: dict[str, Any], only: list[str]) -> None:
         + ", ".join(f"{e} {summary[e]['load']:.1f} s" for e in engines)
     )
     for direction, title, variants, rows in SECTIONS:
-        if direction not in only:
+        if (direction if direction != "plain" else "rtt") not in only:
             continue
         others = [v for v in variants if v != "raw"]
         head = "raw JS " + " ".join(f"{SHORT[v]:>6}" for v in others)
@@ -615,6 +635,12 @@ def main() -> int:
         default=[],
         help="also write the JSON figures here (repeatable; always: build/bench/results.json)",
     )
+    parser.add_argument(
+        "--chromium-launch",
+        choices=("harness", "playwright"),
+        default="harness",
+        help="Chromium with the harness's flags (default) or as Playwright launches it by default",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -647,6 +673,7 @@ def main() -> int:
             "reps": args.reps,
             "only": args.only,
             "messages": args.messages,
+            "chromium_launch": args.chromium_launch,
         },
         "pyodide": (DIST / "pyodide" / ".version").read_text().strip()
         if (DIST / "pyodide" / ".version").exists()
@@ -664,13 +691,14 @@ def main() -> int:
     )
     static = StaticServer(DIST, {"/tests/": TESTS})
     flood = FloodServer()
+    plain = FloodServer(websockets=True)
     summary: dict[str, Any] = {}
     errors = []
     started = time.monotonic()
     try:
         for engine in engines:
             try:
-                summary[engine] = run_engine(engine, static.url, flood.url, args)
+                summary[engine] = run_engine(engine, static.url, flood.url, args, plain.url)
             except harness.BrowserUnavailable as exc:
                 print(f"\n== {engine}: unavailable, skipped: {exc}", flush=True)
             except Exception as exc:  # one engine failing must not lose the others' figures
@@ -678,6 +706,7 @@ def main() -> int:
                 errors.append(engine)
     finally:
         flood.close()
+        plain.close()
         static.close()
     if summary:
         print_summary(summary, args.only)

@@ -3,7 +3,8 @@
 A minimal server of its own, so that it is never the bottleneck: ``/flood?n=&size=[&binary]``
 writes n pre-built frames in 1 MB chunks after the client says "go"; ``/sink?n=`` counts n
 messages, skipping their payloads without unmasking them, and answers ``done <n> <bytes>``;
-``/echo`` returns every message.  :class:`FloodServer` runs it in a child process (this file
+``/echo`` returns every message; :func:`serve_websockets` is a second echo server, the
+`websockets` library's.  :class:`FloodServer` runs either in a child process (this file
 as a script, or ``python tests/bench --serve``), which prints its port and serves until its
 stdin closes, sharing no GIL with the browser drivers.
 """
@@ -172,12 +173,29 @@ async def serve() -> None:
     server.close()
 
 
-class FloodServer:
-    """The server above in a child process; ``url`` is ws://127.0.0.1:PORT."""
+async def serve_websockets() -> None:
+    """A second echo server, the `websockets` library's (what a user's test server often is:
+    the plain-loop round trip is measured against it), on a free port printed first, until
+    stdin closes."""
+    from websockets.asyncio.server import ServerConnection
+    from websockets.asyncio.server import serve as ws_serve
 
-    def __init__(self) -> None:
+    async def echo(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async with ws_serve(echo, "127.0.0.1", 0) as server:
+        print(next(iter(server.sockets)).getsockname()[1], flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.buffer.read)
+
+
+class FloodServer:
+    """The server above in a child process (with ``websockets``: serve_websockets()'s echo
+    server instead); ``url`` is ws://127.0.0.1:PORT."""
+
+    def __init__(self, websockets: bool = False) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__],
+            [sys.executable, __file__, *(["--websockets"] if websockets else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -203,4 +221,4 @@ class FloodServer:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve())
+    asyncio.run(serve_websockets() if "--websockets" in sys.argv else serve())

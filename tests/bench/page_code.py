@@ -267,6 +267,34 @@ async ({url, n, size, binary}) => {
 }
 """
 
+#: The plain loop's raw JS: send, then await a promise the next message resolves (a user's
+#: `await`-style loop, as the Python and facade variants are; RAW_RTT_JS sends from the handler).
+RAW_PLAIN_JS = """
+async ({url, n, size}) => {
+  const msg = "x".repeat(size);
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail(new Error("ws error")); });
+  let next = null;
+  ws.onmessage = (e) => { const got = next; next = null; got(e.data); };
+  const closed = new Promise((ok) => { ws.onclose = ok; });
+  const trips = new Float64Array(n);
+  const t0 = performance.now();
+  let last = t0;
+  for (let i = 0; i < n; i++) {
+    ws.send(msg);
+    await new Promise((ok) => { next = ok; });
+    const t = performance.now();
+    trips[i] = t - last;
+    last = t;
+  }
+  const t1 = performance.now();
+  ws.close();
+  await closed;
+  return { ms: t1 - t0, count: n, p50_us: trips.sort()[n >> 1] * 1000 };
+}
+"""
+
 FACADE_RTT_JS = """
 async ({url, n, size, binary}) => {
   const msg = binary ? new Uint8Array(size).fill(120) : "x".repeat(size);
@@ -367,6 +395,9 @@ RESULT = json.dumps(await main(**json.loads(ARG)))
 """
 
 PY_CALL_JS = "async ([code, arg]) => await __bench.py(code, arg)"
+
+#: The plain loop (`await send(m); await recv()`, 1 B text) against the `websockets` server.
+PLAIN_SOURCES = {"raw": RAW_PLAIN_JS, "python": PY_RTT, "facade": FACADE_RTT_JS}
 
 RECV_SOURCES = {
     "raw": RAW_RECV_JS,

@@ -37,7 +37,7 @@ const text = (n, c = "a") => c.repeat(n);
 const bytesOf = (m) => Array.from(new Uint8Array(m));
 
 describe("open()", () => {
-  test("binaryType arraybuffer; the open event sets opened and wakes Python once, with no message", () => {
+  test("binaryType arraybuffer; the open event sets opened and wakes Python once, now, with no message", () => {
     const wake = fakeProxy();
     const s = helpers.open("ws://example.test/", ["chat"], wake);
     const ws = FakeWebSocket.last;
@@ -46,7 +46,7 @@ describe("open()", () => {
     assert.equal(s.opened, false);
     ws.open("chat");
     assert.equal(s.opened, true);
-    assert.deepEqual(wake.calls, [[]]);
+    assert.deepEqual(wake.calls, [[true]]);
     assert.equal(s.ws.protocol, "chat");
   });
 

@@ -45,7 +45,7 @@ test("the open: readyState 1, protocol and extensions, Python woken, one read() 
     [s.ws.readyState, s.ws.protocol, s.ws.extensions, s.opened],
     [1, "chat", "permessage-deflate", true],
   );
-  assert.deepEqual(wake.calls, [[]]);
+  assert.deepEqual(wake.calls, [[true]]);
   assert.equal(wss.reads.length, 1);
 });
 
