@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
 import socket
@@ -51,12 +52,16 @@ def serve(root: Path, *args: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     command = [str(root / "node_modules" / ".bin" / "vite"), *args]
     command += ["--host", "127.0.0.1", "--port", str(port), "--strictPort"]
-    proc = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # No colours: with CI=true Vite writes the port in bold, inside the URL.
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     assert proc.stdout is not None
     url = f"http://127.0.0.1:{port}"
     seen = b""
     deadline = time.monotonic() + 60
-    while f"{url}/".encode() not in seen:
+    while f"{url}/".encode() not in re.sub(rb"\x1b\[[0-9;]*m", b"", seen):
         ready, _, _ = select.select([proc.stdout], [], [], max(0, deadline - time.monotonic()))
         chunk = os.read(proc.stdout.fileno(), 65536) if ready else b""
         if not chunk:  # exited, or the deadline passed
@@ -79,9 +84,10 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.stdout.close()
 
 
-@pytest.fixture(scope="module", params=VITE_VERSIONS, ids=lambda v: f"vite{v.split('.')[0]}")
+@pytest.fixture(scope="session", params=VITE_VERSIONS, ids=lambda v: f"vite{v.split('.')[0]}")
 def vite_app(request, packages_tarball, tmp_path_factory) -> Iterator[dict[str, str]]:
-    """The app with this Vite: its dev server and its preview of `vite build`, running."""
+    """The app with this Vite: its dev server and its preview of `vite build`, running (set
+    up once for every engine)."""
     version = request.param
     root = tmp_path_factory.mktemp(f"vite-{version}")
     (root / "package.json").write_text(
