@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -223,6 +224,19 @@ def test_http_serves_dist_and_config(demo: DemoServer) -> None:
         assert b'id="chart"' in response.read()
     with urllib.request.urlopen(demo.http + "/pyodide/pyodide.mjs", timeout=10) as response:
         assert response.headers["Content-Type"] == "text/javascript"
+
+
+def test_page_links_answer(demo: DemoServer) -> None:
+    """The page's links to the docs, the JupyterLite notebook and the PyScript page answer on
+    the demo's own server (./build.sh test builds the docs and the site before pytest)."""
+    with urllib.request.urlopen(demo.http + "/demo/", timeout=10) as response:
+        page = response.read().decode()
+    links = re.findall(r'<a id="(?:docs|lite|pyscript)-link" href="([^"]+)"', page)
+    assert len(links) == 3, links
+    for link in links:
+        url = urllib.parse.urljoin(demo.http + "/demo/", link.replace("&amp;", "&"))
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200, url
 
 
 @pytest.mark.parametrize("option", ["--port", "--ws-port"])

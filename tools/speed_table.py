@@ -1,18 +1,18 @@
-"""The README's speed table and chart, generated from the benchmark's JSON.
+"""The Performance page's table and the speed chart, generated from the benchmark's JSON.
 
-    .venv/bin/python tools/speed_table.py [--json build/bench/results.json] [--readme README.md]
-                                          [--svg demo/speed.svg] [--check]
+    .venv/bin/python tools/speed_table.py [--json build/bench/results.json]
+        [--page docs/performance.md] [--svg demo/speed.svg] [--check]
 
 Reads what ``./build.sh bench`` wrote (``tests/bench/__main__.py``: rates per engine, startup,
 memory, shipped size, the machine) and
 
 * replaces the block between ``<!-- speed-table:start -->`` and ``<!-- speed-table:end -->`` in
-  the README (only that block) with a table of every issue-12 target per engine, each cell
+  the Performance page (only that block) with a table of every figure per engine, each target
   marked met (✓) or not (✗), the machine described above it;
 * writes an SVG bar chart (no plotting library) of each variant's rate as a ratio to raw JS,
-  per engine.
+  per engine (shown by the README, the Performance page and the demo).
 
-``--check`` writes nothing and exits 1 if the README block or the chart would change.
+``--check`` writes nothing and exits 1 if the page's block or the chart would change.
 """
 
 from __future__ import annotations
@@ -402,7 +402,7 @@ def table(report: dict[str, Any], json_name: str) -> str:
         f"{', '.join(names)}; Pyodide {report['pyodide']}; {report['date'][:10]}; "
         f"medians of {opts['reps']}, about {opts['target_s']} s per rate. "
         "Ratios are to raw JS in the same page; added time is `1/rate_ours - 1/rate_raw`; "
-        f"{MET} / {NOT_MET}: issue 12's target met or not.",
+        f"{MET} / {NOT_MET}: the row's target met or not.",
         "",
         "| | target | " + " | ".join(names) + " |",
         "|---|---|" + "---|" * len(engines),
@@ -436,18 +436,18 @@ def table(report: dict[str, Any], json_name: str) -> str:
         )
         + f", its metadata (python/README.md, as long description) {kb(parts['metadata'])}.",
         "",
-        "![Each variant's rate as a ratio to raw JS, per engine](demo/speed.svg)",
+        "![Each variant's rate as a ratio to raw JS, per engine](../demo/speed.svg)",
         "",
         END,
     ]
     return "\n".join(lines)
 
 
-def replace_block(readme: str, block: str) -> str:
+def replace_block(page: str, block: str) -> str:
     pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    if not pattern.search(readme):
-        raise SystemExit(f"README has no {START} ... {END} block")
-    return pattern.sub(lambda _: block, readme, count=1)
+    if not pattern.search(page):
+        raise SystemExit(f"the page has no {START} ... {END} block")
+    return pattern.sub(lambda _: block, page, count=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,7 +548,7 @@ def svg(report: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench" / "results.json")
-    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--page", type=Path, default=ROOT / "docs" / "performance.md")
     parser.add_argument("--svg", type=Path, default=ROOT / "demo" / "speed.svg")
     parser.add_argument("--check", action="store_true", help="exit 1 if anything would change")
     args = parser.parse_args()
@@ -557,22 +557,22 @@ def main() -> int:
         json_name = str(args.json.resolve().relative_to(ROOT))
     except ValueError:
         json_name = args.json.name
-    readme = args.readme.read_text()
-    new_readme = replace_block(readme, table(report, json_name))
+    page = args.page.read_text()
+    new_page = replace_block(page, table(report, json_name))
     new_svg = svg(report)
     old_svg = args.svg.read_text() if args.svg.exists() else ""
     if args.check:
         stale = [
             p
-            for p, old, new in ((args.readme, readme, new_readme), (args.svg, old_svg, new_svg))
+            for p, old, new in ((args.page, page, new_page), (args.svg, old_svg, new_svg))
             if old != new
         ]
         for path in stale:
             print(f"{path} is out of date: run tools/speed_table.py", file=sys.stderr)
         return 1 if stale else 0
-    args.readme.write_text(new_readme)
+    args.page.write_text(new_page)
     args.svg.write_text(new_svg)
-    print(f"wrote the speed table into {args.readme} and the chart {args.svg}")
+    print(f"wrote the speed table into {args.page} and the chart {args.svg}")
     return 0
 
 

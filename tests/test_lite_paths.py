@@ -1,6 +1,6 @@
-"""The README's JupyterLite paths, fetched from a server of dist/ as the README says to serve it.
+"""The JupyterLite guide's paths, fetched from a server of dist/ as the guide says to serve it.
 
-No browser: the paths micropip and the README's URLs name must answer on
+No browser: the paths micropip and the guide's URLs name must answer on
 `python3 -m http.server -d dist` (here a StaticServer of dist/, the same files).
 """
 
@@ -17,8 +17,7 @@ import pytest
 from conftest import DIST, ROOT
 from servers import StaticServer
 
-README = (ROOT / "README.md").read_text()
-LITE_SECTION = README.split("## Use it in JupyterLite", 1)[1].split("\n## ", 1)[0]
+LITE_SECTION = (ROOT / "docs" / "guides" / "jupyterlite.md").read_text()
 NOTEBOOK = (ROOT / "demo" / "notebook.ipynb").read_text()
 
 
@@ -46,8 +45,8 @@ def check_index(base: str, index: str) -> None:
     assert zipfile.ZipFile(BytesIO(get(wheel))).testzip() is None
 
 
-def test_readme_micropip_paths_answer(dist_server):
-    """The README's index_urls and wheel path answer on the server of dist/."""
+def test_guide_micropip_paths_answer(dist_server):
+    """The guide's index_urls and wheel path answer on the server of dist/."""
     indexes = re.findall(r'index_urls="([^"]+)"', LITE_SECTION)
     wheels = re.findall(r'micropip\.install\("(/[^"]+\.whl)"\)', LITE_SECTION)
     assert indexes == ["/lite/simple"] and len(wheels) == 1, (indexes, wheels)
@@ -56,8 +55,8 @@ def test_readme_micropip_paths_answer(dist_server):
     assert zipfile.ZipFile(BytesIO(get(dist_server + wheels[0]))).testzip() is None
 
 
-def test_readme_site_urls_answer(dist_server):
-    """Each http://127.0.0.1:8000/... URL of the JupyterLite section answers (on our port)."""
+def test_guide_site_urls_answer(dist_server):
+    """Each http://127.0.0.1:8000/... URL of the guide answers (on our port)."""
     urls = re.findall(r"http://127\.0\.0\.1:8000(/[^\s)`]+)", LITE_SECTION)
     assert any("/lite/lab/" in u for u in urls) and any("/lite/repl/" in u for u in urls), urls
     for path in urls:
@@ -74,7 +73,7 @@ def test_notebook_micropip_path_answers(dist_server):
 
 
 def test_build_sh_lite_prints_the_url():
-    """`./build.sh lite` ends by printing the notebook's URL, the one the README gives."""
+    """`./build.sh lite` ends by printing the notebook's URL, the one the guide gives."""
     build = (ROOT / "build.sh").read_text()
     lite = build.split("  lite)", 1)[1].split(";;", 1)[0]
     printed = re.findall(r"http://127\.0\.0\.1:8000/[^\s\"]+", lite)
