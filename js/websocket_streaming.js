@@ -432,19 +432,17 @@ export class WebSocketStream extends EventTarget {
     }
     this.#py = py;
     this.#writeLimit = this.#bridge.js_write_limit(py);
-    if (!this.#reconnect) {
-      this.#onConnection(this.#bridge.js_state(py));
-      this.#onEvent("open", 1, null, null, null, null, 0);
-      this.#waitClosed(py);
-    }
+    if (!this.#reconnect) this.#waitClosed(py);
   }
 
   // A new connection is open: send() will use it; recv() reads it after the previous ones.
+  // Without reconnect it is the one connection, and Python calls this inside the open event.
   #onConnection = (state) => {
     this.#seen.add(state);
     this.#newest = state;
     if (!this.#reconnect) this.#first = state;
     this.#wakeReader();
+    if (!this.#reconnect) this.#onEvent("open", 1, null, null, null, null, 0);
   };
 
   // A state change of the Python stream (from ReconnectingStream's listener, or ours).
@@ -736,7 +734,7 @@ export class WebSocketStream extends EventTarget {
     const [code, reason] = closeArguments(codeOrInfo, reasonText);
     checkClose(code, reason);
     try {
-      await (this.#reconnect ? this.#ready : this.opened);
+      await this.#ready; // past `opened`: the Python stream is known
     } catch {
       return; // never opened: nothing to close
     }

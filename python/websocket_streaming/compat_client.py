@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import client
-from .compat_refused import refused_attribute, refused_name
+from .compat_refused import PONG_REFUSED, refused_attribute, refused_name
 from .compat_types import CloseCode, Headers, HeadersLike, InvalidState, Request, Response
 from .connection import MESSAGE_TYPES, ClosedOnExit, WebSocketStream, until_closed
 from .exceptions import (
@@ -369,10 +369,7 @@ class ClientConnection(ClosedOnExit):
         Raises:
             NotImplementedError: always.
         """
-        raise NotImplementedError(
-            "pong() is not possible in a browser: a page cannot send WebSocket pong frames "
-            "(the browser answers the server's pings itself)"
-        )
+        raise NotImplementedError(PONG_REFUSED)
 
     def __repr__(self) -> str:
         return f"<ClientConnection {self.stream.url} {self.state.name}>"

@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-__all__ = ["REFUSED_ATTRIBUTES", "REFUSED_NAMES", "refused_attribute", "refused_name"]
+__all__ = [
+    "PONG_REFUSED",
+    "REFUSED_ATTRIBUTES",
+    "REFUSED_NAMES",
+    "refused_attribute",
+    "refused_name",
+]
 
 _SERVER = "a page cannot accept connections"
 _SANS_IO = (
@@ -69,6 +75,11 @@ _CORE = (
 _PING_FRAMES = (
     "websockets' ping-frame keepalive; a page cannot send ping frames "
     "(see ClientConnection.ping() and websocket_streaming.Heartbeat)"
+)
+#: What ``pong()`` raises (NotImplementedError), in both the asyncio and the sync layer.
+PONG_REFUSED = (
+    "pong() is not possible in a browser: a page cannot send WebSocket pong frames "
+    "(the browser answers the server's pings itself)"
 )
 _HTTP_WIRE = "it reads or writes HTTP on a socket; the browser does the handshake itself"
 

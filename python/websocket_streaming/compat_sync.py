@@ -29,7 +29,7 @@ from types import ModuleType, TracebackType
 from typing import Any
 
 from . import compat_client, sync
-from .compat_refused import refused_name
+from .compat_refused import PONG_REFUSED, refused_name
 from .exceptions import ConnectionClosedOK
 from .protocol import State, timer_delay
 from .transport import Data
@@ -261,10 +261,7 @@ class ClientConnection:
         Raises:
             NotImplementedError: always.
         """
-        raise NotImplementedError(
-            "pong() is not possible in a browser: a page cannot send WebSocket pong frames "
-            "(the browser answers the server's pings itself)"
-        )
+        raise NotImplementedError(PONG_REFUSED)
 
     def __repr__(self) -> str:
         return f"<sync {self.connection!r}>"

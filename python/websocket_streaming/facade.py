@@ -163,6 +163,9 @@ async def js_open(
     """Open a stream for JS: a WebSocketStream once open, or a JS Error for what
     ``connect()`` raises.
 
+    Without ``reconnect``, ``on_connection(state)`` is called with the connection's
+    JS state as soon as it opens, before this returns.
+
     With ``reconnect`` in ``options``, returns the ReconnectingStream at once:
     ``on_event(type, attempt, delay, code, reason, error, flushed)`` is called on
     each of its StateEvents, and ``on_connection(state)`` with the JS state of each
@@ -184,8 +187,16 @@ async def js_open(
             **kwargs,
         )
         if not opener.reconnect:
+
+            async def open_and_tell() -> WebSocketStream:
+                conn = await opener.open_connection()
+                # Resumed inside the open event: JS's `opened` settles there, so a reader
+                # that awaits it is waiting before the next event, as a raw JS reader is.
+                on_connection(_js_state(conn))
+                return conn
+
             try:
-                return await _abortable(opener.open_connection(), signal)
+                return await _abortable(open_and_tell(), signal)
             except asyncio.CancelledError:
                 return js_helpers().makeError("AbortError", "the signal aborted the opening")
         # Not `await opener`, which returns after the first open: the listeners must
