@@ -304,6 +304,20 @@ def rows(messages: int) -> list[tuple[str, str, Cell | None]]:
             rtt_cell("python", 0.8, "plain", 1),
         )
     )
+    out.append(
+        (
+            "plain loop's floor, Pyodide: a `create_proxy` handler echoing, no asyncio",
+            "",
+            rtt_cell("handler", None, "plain", 1),
+        )
+    )
+    out.append(
+        (
+            "plain loop's floor, asyncio: a task woken inside the event, no connection",
+            "",
+            rtt_cell("task", None, "plain", 1),
+        )
+    )
     out.append(("round trip, native backend", "", rtt_cell("native", None)))
     out.append(("round trip: `recv()` resumed inside the message event", "", woken_cell))
     out.append(("flood acked message by message, 16 B text / 1 KiB binary", "", ack_cell("python")))

@@ -23,6 +23,9 @@ plain loop (in the rtt section)
     raw JS sending then awaiting a promise the next message resolves, against a second echo
     server, the `websockets` library's. ``--chromium-launch playwright`` starts Chromium as
     Playwright does by default (no flags but ``--no-sandbox``) instead of the harness's flags.
+    Two floors run beside it, with none of our connection's code: Pyodide's (a ``create_proxy``
+    ``onmessage`` echoing with ``ws.send``) and an asyncio task's (a task awaiting a ``Waiter``
+    woken inside the event): what any Python echo pays, and what a resumed task adds to it.
 
 receive split (no network)
     Where a received message's time goes in the page: message events made in the page and
@@ -127,7 +130,13 @@ RTT_VARIANTS = {
     "naive": "naive python",
 }
 #: The plain loop: the round trip as a user's loop writes it (see PLAIN_SOURCES).
-PLAIN_VARIANTS = {"raw": "raw JS, await-style", "python": "python send+recv", "facade": "JS facade"}
+PLAIN_VARIANTS = {
+    "raw": "raw JS, await-style",
+    "python": "python send+recv",
+    "facade": "JS facade",
+    "handler": "floor: pyodide handler",
+    "task": "floor: asyncio task",
+}
 #: A flood read by a reader that sends a 1-byte text ack for every message (as a chat client
 #: acking deliveries would): the traffic that is both a flood and interactive.
 ACK_VARIANTS = {
@@ -144,6 +153,8 @@ SHORT = {
     "facade": "facade",
     "batch": "batch",
     "naive": "naive",
+    "handler": "hfloor",
+    "task": "tfloor",
 }
 #: The backend= of the Python variants (the facade's is connect()'s default).
 BACKEND = {"python": "classic", "native": "native"}

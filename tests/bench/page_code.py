@@ -394,10 +394,87 @@ async def main(url, n, size, binary):
 RESULT = json.dumps(await main(**json.loads(ARG)))
 """
 
+#: The plain loop's floors, none of our connection's code: what any Python echo pays. The
+#: handler echo is Pyodide's (a ``create_proxy`` ``onmessage`` reads the text and calls
+#: ``ws.send``: one call into Python and one back, no asyncio); the task echo adds an asyncio
+#: task awaiting a :class:`~websocket_streaming.waiter.Waiter` woken inside the event (the
+#: resumed task, as ``recv()`` resumes). Ours beyond the task floor is our receive and send path.
+_PY_FLOOR = """
+import asyncio
+import json
+from time import perf_counter
+import js
+from pyodide.ffi import create_proxy
+from websocket_streaming.waiter import Waiter
+
+async def main(url, n, size, binary):
+    msg = "x" * size
+    loop = asyncio.get_running_loop()
+    opened, closed, done = loop.create_future(), loop.create_future(), loop.create_future()
+    trips = [0.0] * n
+    state = {"count": 0, "last": 0.0, "data": None, "waiter": None, "t1": 0.0}
+
+    def on_message(event):
+        state["data"] = event.data
+        if TASK:
+            state["waiter"].wake_now()
+            return
+        t = perf_counter()
+        trips[state["count"]] = t - state["last"]
+        state["last"] = t
+        state["count"] += 1
+        if state["count"] == n:
+            state["t1"] = js.performance.now()
+            done.set_result(None)
+        else:
+            ws.send(msg)
+
+    ws = js.WebSocket.new(url)
+    handlers = [
+        create_proxy(lambda e: opened.done() or opened.set_result(None)),
+        create_proxy(on_message),
+        create_proxy(lambda e: closed.done() or closed.set_result(None)),
+    ]
+    ws.onopen, ws.onmessage, ws.onclose = handlers
+    await opened
+    t0 = js.performance.now()
+    state["last"] = perf_counter()
+    if TASK:
+        for i in range(n):
+            state["waiter"] = waiter = Waiter(loop)
+            ws.send(msg)
+            await waiter
+            t = perf_counter()
+            trips[i] = t - state["last"]
+            state["last"] = t
+        state["count"], state["t1"] = n, js.performance.now()
+    else:
+        ws.send(msg)
+        await done
+    if state["data"] != msg:
+        raise RuntimeError(f"echo: got {state['data']!r}")
+    ws.close()
+    await closed
+    for handler in handlers:
+        handler.destroy()
+    p50 = sorted(trips)[n // 2] * 1e6
+    return {"ms": state["t1"] - t0, "count": state["count"], "p50_us": p50}
+
+RESULT = json.dumps(await main(**json.loads(ARG)))
+"""
+PY_FLOOR_HANDLER = "TASK = False\n" + _PY_FLOOR
+PY_FLOOR_TASK = "TASK = True\n" + _PY_FLOOR
+
 PY_CALL_JS = "async ([code, arg]) => await __bench.py(code, arg)"
 
 #: The plain loop (`await send(m); await recv()`, 1 B text) against the `websockets` server.
-PLAIN_SOURCES = {"raw": RAW_PLAIN_JS, "python": PY_RTT, "facade": FACADE_RTT_JS}
+PLAIN_SOURCES = {
+    "raw": RAW_PLAIN_JS,
+    "python": PY_RTT,
+    "facade": FACADE_RTT_JS,
+    "handler": PY_FLOOR_HANDLER,
+    "task": PY_FLOOR_TASK,
+}
 
 RECV_SOURCES = {
     "raw": RAW_RECV_JS,
