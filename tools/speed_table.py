@@ -173,6 +173,22 @@ def rtt_cell(variant: str, target: float | None, direction: str = "rtt", size: i
     return cell
 
 
+def floor_cell(variant: str) -> Cell:
+    """A round trip's floor (no code of ours): its ratio to raw JS in the round trip rows
+    (16 B text / binary), then in the plain loop."""
+
+    def cell(engine: dict[str, Any]) -> str:
+        rates = engine["_rates"]
+        xs = [ratio(rates, "rtt", 16, binary, variant) for binary in (False, True)]
+        plain = ratio(rates, "plain", 1, False, variant)
+        parts = [" / ".join(f"{x:.2f}x" for x in xs if x is not None)]
+        if plain is not None:
+            parts.append(f"plain {plain:.2f}x")
+        return "; ".join(p for p in parts if p) or NONE
+
+    return cell
+
+
 def loop_cell(variant: str, size: int) -> Cell:
     """The send loop's own time per message (the page's work, before the server has it
     all), 'text / binary', ours then raw JS's."""
@@ -306,16 +322,16 @@ def rows(messages: int) -> list[tuple[str, str, Cell | None]]:
     )
     out.append(
         (
-            "plain loop's floor, Pyodide: a `create_proxy` handler echoing, no asyncio",
+            "floor, Pyodide: a `create_proxy` handler echoing: 16 B text / binary; plain loop",
             "",
-            rtt_cell("handler", None, "plain", 1),
+            floor_cell("handler"),
         )
     )
     out.append(
         (
-            "plain loop's floor, asyncio: a task woken inside the event, no connection",
+            "floor, asyncio: a task woken in the event: 16 B text / binary; plain loop",
             "",
-            rtt_cell("task", None, "plain", 1),
+            floor_cell("task"),
         )
     )
     out.append(("round trip, native backend", "", rtt_cell("native", None)))

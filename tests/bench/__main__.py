@@ -23,9 +23,11 @@ plain loop (in the rtt section)
     raw JS sending then awaiting a promise the next message resolves, against a second echo
     server, the `websockets` library's. ``--chromium-launch playwright`` starts Chromium as
     Playwright does by default (no flags but ``--no-sandbox``) instead of the harness's flags.
-    Two floors run beside it, with none of our connection's code: Pyodide's (a ``create_proxy``
-    ``onmessage`` echoing with ``ws.send``) and an asyncio task's (a task awaiting a ``Waiter``
-    woken inside the event): what any Python echo pays, and what a resumed task adds to it.
+round trip floors (in both)
+    Two Python echoes with none of our connection's code: Pyodide's (a ``create_proxy``
+    ``onmessage`` echoing with ``ws.send``, binary as bytes) and an asyncio task's (a task
+    awaiting a ``Waiter`` woken inside the event): what any Python echo pays, and what a
+    resumed task adds to it. Ours beyond the task floor is our receive and send path.
 
 receive split (no network)
     Where a received message's time goes in the page: message events made in the page and
@@ -128,6 +130,8 @@ RTT_VARIANTS = {
     "native": "python, native backend",
     "facade": "JS facade",
     "naive": "naive python",
+    "handler": "floor: pyodide handler",
+    "task": "floor: asyncio task",
 }
 #: The plain loop: the round trip as a user's loop writes it (see PLAIN_SOURCES).
 PLAIN_VARIANTS = {

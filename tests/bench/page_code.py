@@ -394,9 +394,9 @@ async def main(url, n, size, binary):
 RESULT = json.dumps(await main(**json.loads(ARG)))
 """
 
-#: The plain loop's floors, none of our connection's code: what any Python echo pays. The
-#: handler echo is Pyodide's (a ``create_proxy`` ``onmessage`` reads the text and calls
-#: ``ws.send``: one call into Python and one back, no asyncio); the task echo adds an asyncio
+#: The round trip's floors, none of our connection's code: what any Python echo pays. The
+#: handler echo is Pyodide's (a ``create_proxy`` ``onmessage`` reads the message, as bytes if
+#: binary, and calls ``ws.send``: one call into Python and one back, no asyncio); the task echo adds an asyncio
 #: task awaiting a :class:`~websocket_streaming.waiter.Waiter` woken inside the event (the
 #: resumed task, as ``recv()`` resumes). Ours beyond the task floor is our receive and send path.
 _PY_FLOOR = """
@@ -404,18 +404,18 @@ import asyncio
 import json
 from time import perf_counter
 import js
-from pyodide.ffi import create_proxy
+from pyodide.ffi import create_proxy, to_js
 from websocket_streaming.waiter import Waiter
 
 async def main(url, n, size, binary):
-    msg = "x" * size
+    msg = b"x" * size if binary else "x" * size
     loop = asyncio.get_running_loop()
     opened, closed, done = loop.create_future(), loop.create_future(), loop.create_future()
     trips = [0.0] * n
     state = {"count": 0, "last": 0.0, "data": None, "waiter": None, "t1": 0.0}
 
     def on_message(event):
-        state["data"] = event.data
+        state["data"] = event.data.to_bytes() if binary else event.data
         if TASK:
             state["waiter"].wake_now()
             return
@@ -427,9 +427,10 @@ async def main(url, n, size, binary):
             state["t1"] = js.performance.now()
             done.set_result(None)
         else:
-            ws.send(msg)
+            ws.send(to_js(msg) if binary else msg)
 
     ws = js.WebSocket.new(url)
+    ws.binaryType = "arraybuffer"
     handlers = [
         create_proxy(lambda e: opened.done() or opened.set_result(None)),
         create_proxy(on_message),
@@ -442,14 +443,14 @@ async def main(url, n, size, binary):
     if TASK:
         for i in range(n):
             state["waiter"] = waiter = Waiter(loop)
-            ws.send(msg)
+            ws.send(to_js(msg) if binary else msg)
             await waiter
             t = perf_counter()
             trips[i] = t - state["last"]
             state["last"] = t
         state["count"], state["t1"] = n, js.performance.now()
     else:
-        ws.send(msg)
+        ws.send(to_js(msg) if binary else msg)
         await done
     if state["data"] != msg:
         raise RuntimeError(f"echo: got {state['data']!r}")
@@ -492,6 +493,8 @@ RTT_SOURCES = {
     "native": PY_RTT,
     "facade": FACADE_RTT_JS,
     "naive": NAIVE_RTT,
+    "handler": PY_FLOOR_HANDLER,
+    "task": PY_FLOOR_TASK,
 }
 
 #: With ``profile`` (in STARTUP_JS), each module's own import time (its exec_module, less the
