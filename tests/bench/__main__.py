@@ -1,6 +1,6 @@
 """Throughput benchmark: our Python API and JS facade against the browser's raw WebSocket.
 
-Run it with ``./build.sh bench [--engine E] [--only recv,send,rtt,ack,split,startup,memory] [--target S] [--reps N]``
+Run it with ``./build.sh bench [--engine E] [--only recv,send,rtt,ack,trip,split,startup,memory] [--target S] [--reps N]``
 (or ``.venv/bin/python tests/bench ...`` once dist/ is built). All three engines with
 the defaults take about 4-5 minutes on 2 CPUs.
 
@@ -29,6 +29,12 @@ round trip floors (in both)
     awaiting a ``Waiter`` woken inside the event): what any Python echo pays, and what a
     resumed task adds to it. Ours beyond the task floor is our receive and send path.
 
+trip split
+    Where a round trip's time goes, in the plain loop (1 B text, then binary): the same
+    ``performance.now()`` stamps around every socket's ``onmessage`` handler and ``send()``
+    (put on ``WebSocket.prototype`` for this section only) time raw JS, the two floors, ours
+    and the facade alike: event to reply sent, the send, the handler after it, the wait for
+    the next event.
 receive split (no network)
     Where a received message's time goes in the page: message events made in the page and
     given to the socket's own ``onmessage`` (ours) or to a raw JS counter, n in one task and
@@ -94,6 +100,8 @@ from page_code import (
     SEND_SOURCES,
     SETUP_JS,
     STARTUP_JS,
+    TRIP_READ_JS,
+    TRIP_STAMPS_JS,
 )
 
 BENCH = Path(__file__).resolve().parent
@@ -179,7 +187,7 @@ class Bench:
         #: The last timed run's other figures (e.g. woken_inside), by (direction, variant, size, binary).
         self.extras: dict[tuple[str, str, int, bool], dict[str, Any]] = {}
 
-    def _run(self, source: str, arg: dict[str, Any], variant: str) -> dict[str, Any]:
+    def run(self, source: str, arg: dict[str, Any], variant: str) -> dict[str, Any]:
         if variant in BACKEND:
             arg = {**arg, "backend": BACKEND[variant]}
         if source.lstrip().startswith("async ("):
@@ -193,20 +201,20 @@ class Bench:
         if direction in ("recv", "ack"):  # "ack": the reader answers each message of the flood
             url = f"{self.ws_url}/flood?n={n}&size={size}" + ("&binary" if binary else "")
             arg = {"url": url, "n": n, "ack": direction == "ack"}
-            out = self._run(RECV_SOURCES[variant], arg, variant)
+            out = self.run(RECV_SOURCES[variant], arg, variant)
             if out["count"] != n or out["bytes"] != n * size:
                 raise RuntimeError(f"recv {variant}: got {out}, expected {n} x {size} B")
         elif direction == "send":
             url = f"{self.ws_url}/sink?n={n}"
             arg = {"url": url, "n": n, "size": size, "binary": binary}
-            out = self._run(SEND_SOURCES[variant], arg, variant)
+            out = self.run(SEND_SOURCES[variant], arg, variant)
             if out["reply"] != f"done {n} {n * size}":
                 raise RuntimeError(f"send {variant}: server said {out['reply']!r}")
         else:
             plain = direction == "plain"
             url = self.plain_url if plain else f"{self.ws_url}/echo"
             arg = {"url": url, "n": n, "size": size, "binary": binary}
-            out = self._run((PLAIN_SOURCES if plain else RTT_SOURCES)[variant], arg, variant)
+            out = self.run((PLAIN_SOURCES if plain else RTT_SOURCES)[variant], arg, variant)
             if out["count"] != n:
                 raise RuntimeError(f"rtt {variant}: got {out}, expected {n} round trips")
         extra = {k: v for k, v in out.items() if k not in ("ms", "count", "bytes", "reply")}
@@ -289,7 +297,7 @@ SECTIONS = [
 
 Results = dict[tuple[str, int, bool], dict[str, float]]
 RATE_SECTIONS = ("recv", "send", "rtt", "ack")  # "plain" runs with "rtt"
-ALL_SECTIONS = (*RATE_SECTIONS, "split", "startup", "memory")
+ALL_SECTIONS = (*RATE_SECTIONS, "trip", "split", "startup", "memory")
 
 
 def measure_startup(browser: Any, static_url: str, ws_url: str, reps: int) -> dict[str, Any]:
@@ -338,6 +346,57 @@ def measure_startup(browser: Any, static_url: str, ws_url: str, reps: int) -> di
         "stdlib_top": {name: ms for ms, name in others[:8]},
     }
     return {"median_ms": median, "runs_ms": runs, "profiled": profiled}
+
+
+#: The round trip split's variants (the plain loop's sources, 1 B text and binary, its server),
+#: trips per run, and parts (TRIP_READ_JS).
+TRIP_VARIANTS = {
+    "raw": "raw JS",
+    "handler": "floor: pyodide handler",
+    "task": "floor: asyncio task",
+    "python": "python send+recv",
+    "facade": "JS facade",
+}
+TRIP_N = 1000
+TRIP_PARTS = ("to_send", "send", "after_send", "wait", "trip")
+
+
+def measure_trip(bench: Bench) -> list[dict[str, Any]]:
+    """Where a round trip's time goes, the same stamps for every variant (TRIP_STAMPS_JS):
+    per kind (text, binary), each variant's parts, medians over the reps, the variants
+    taking turns; one untimed rep first (the first connection, the JIT)."""
+    bench.page.evaluate(TRIP_STAMPS_JS, True)
+    rows = []
+    try:
+        for binary in KINDS:
+            runs: dict[str, list[dict[str, float]]] = {v: [] for v in TRIP_VARIANTS}
+            for rep in range(bench.reps + 1):
+                for variant in TRIP_VARIANTS:
+                    arg = {"url": bench.plain_url, "n": TRIP_N, "size": 1, "binary": binary}
+                    bench.run(PLAIN_SOURCES[variant], arg, variant)
+                    parts = bench.page.evaluate(TRIP_READ_JS)
+                    if rep:
+                        runs[variant].append(parts)
+            row: dict[str, Any] = {"binary": binary}
+            for variant, outs in runs.items():
+                row[variant] = {p: statistics.median(o[p] for o in outs) for p in TRIP_PARTS}
+            rows.append(row)
+    finally:
+        bench.page.evaluate(TRIP_STAMPS_JS, False)
+    return rows
+
+
+def print_trip(rows: list[dict[str, Any]]) -> None:
+    print(
+        "\n   trip split    1 B, the plain loop's server: medians per trip, us"
+        "\n                 event -> send() | send() | after it, in the handler | wait for the"
+        " next event | whole trip"
+    )
+    for row in rows:
+        kind = "binary" if row["binary"] else "text"
+        for variant, label in TRIP_VARIANTS.items():
+            parts = " | ".join(f"{row[variant][p]:5.0f}" for p in TRIP_PARTS)
+            print(f"   {kind:<7}{label:<24}{parts}", flush=True)
 
 
 #: Messages per rep of the receive split, by size: (in one burst, paced).
@@ -435,6 +494,10 @@ def run_engine(
                     extra = fmt_extra(direction, r, size, extras[v])
                     line.append(f"{fmt_rate(r):>9} {extra:>10} {r / raw:5.2f}x")
                 print(f"   {row_label(size, binary):<14}" + " | ".join(line), flush=True)
+        trip = None
+        if "trip" in args.only and plain_url:
+            trip = measure_trip(bench)
+            print_trip(trip)
         split = None
         if "split" in args.only:
             split = measure_split(bench)
@@ -480,6 +543,7 @@ def run_engine(
             "extras": bench.extras,
             "startup": startup,
             "memory": memory,
+            "trip": trip,
             "split": split,
             "console": console,
         }
@@ -612,6 +676,7 @@ def engine_json(data: dict[str, Any]) -> dict[str, Any]:
         "extras": extras,
         "startup": data["startup"],
         "memory": data["memory"],
+        "trip": data["trip"],
         "split": data["split"],
         "console_errors": data["console"],
     }

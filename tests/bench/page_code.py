@@ -270,8 +270,8 @@ async ({url, n, size, binary}) => {
 #: The plain loop's raw JS: send, then await a promise the next message resolves (a user's
 #: `await`-style loop, as the Python and facade variants are; RAW_RTT_JS sends from the handler).
 RAW_PLAIN_JS = """
-async ({url, n, size}) => {
-  const msg = "x".repeat(size);
+async ({url, n, size, binary}) => {
+  const msg = binary ? new Uint8Array(size).fill(120).buffer : "x".repeat(size);
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail(new Error("ws error")); });
@@ -465,6 +465,65 @@ RESULT = json.dumps(await main(**json.loads(ARG)))
 """
 PY_FLOOR_HANDLER = "TASK = False\n" + _PY_FLOOR
 PY_FLOOR_TASK = "TASK = True\n" + _PY_FLOOR
+
+#: The round trip split's stamps: ``performance.now()`` around every socket's ``onmessage``
+#: handler and ``send()``, put on ``WebSocket.prototype`` (``on`` true) and taken off again
+#: (false), so that raw JS, the floors and ours are timed by the same code.
+TRIP_STAMPS_JS = """
+(on) => {
+  const P = WebSocket.prototype;
+  const saved = globalThis.__trip;
+  if (!on) {
+    if (saved) { Object.defineProperty(P, "onmessage", saved.onmessage); P.send = saved.send; }
+    globalThis.__trip = undefined;
+    return;
+  }
+  const S = { ent: [], ext: [], s0: [], s1: [] };
+  const onmessage = Object.getOwnPropertyDescriptor(P, "onmessage"), send = P.send;
+  globalThis.__trip = { S, onmessage, send };
+  const now = () => performance.now();
+  Object.defineProperty(P, "onmessage", { configurable: true, enumerable: true, get: onmessage.get,
+    set(fn) {
+      onmessage.set.call(this, typeof fn !== "function" ? fn : (e) => {
+        S.ent.push(now());
+        try { return fn(e); } finally { S.ext.push(now()); }
+      });
+    } });
+  P.send = function (data) {
+    S.s0.push(now());
+    try { return send.call(this, data); } finally { S.s1.push(now()); }
+  };
+}
+"""
+
+#: The stamps of the last run read as medians, in us, of each trip's parts, and cleared: from
+#: the message event to the reply's ``send()``, the ``send()``, the handler's time after it,
+#: the wait from the later of the two to the next event, and the whole trip. Trip k's reply is
+#: send k + 1 (the first send precedes every event); raw JS's comes after its handler, in the
+#: promise's continuation (no time after the send in the handler, then). The first and last
+#: 20 trips are left out.
+TRIP_READ_JS = """
+() => {
+  const S = globalThis.__trip.S;
+  const n = Math.min(S.ent.length, S.s0.length - 1);
+  const med = (f) => {
+    const xs = [];
+    for (let k = 20; k < n - 20; k++) xs.push(f(k) * 1000);
+    xs.sort((a, b) => a - b);
+    return xs[xs.length >> 1];
+  };
+  const out = {
+    trips: n,
+    to_send: med((k) => S.s0[k + 1] - S.ent[k]),
+    send: med((k) => S.s1[k + 1] - S.s0[k + 1]),
+    after_send: med((k) => Math.max(0, S.ext[k] - S.s1[k + 1])),
+    wait: med((k) => S.ent[k + 1] - Math.max(S.ext[k], S.s1[k + 1])),
+    trip: med((k) => S.ent[k + 1] - S.ent[k]),
+  };
+  for (const key in S) S[key].length = 0;
+  return out;
+}
+"""
 
 PY_CALL_JS = "async ([code, arg]) => await __bench.py(code, arg)"
 
