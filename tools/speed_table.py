@@ -413,6 +413,51 @@ def kb(entry: dict[str, int]) -> str:
     return f"{entry['gzip'] / 1000:.1f} KB"
 
 
+#: The trip split's variants (the benchmark's TRIP_VARIANTS), as the table names them.
+TRIP_LABELS = {
+    "raw": "raw JS",
+    "handler": "floor, Pyodide: a `create_proxy` handler",
+    "task": "floor, asyncio: a task woken in the event",
+    "python": "Python API",
+    "facade": "JS facade",
+}
+
+
+def trip_table(engines: list[str], data: dict[str, Any], names: list[str]) -> list[str]:
+    """The round trip split (the benchmark's trip section), a row per variant and kind; no
+    lines when the run had no trip section."""
+    if not any(data[e].get("trip") for e in engines):
+        return []
+    lines = [
+        "",
+        "Where a round trip's time goes (the trip section: 1 B, the plain loop's server, 1,000 "
+        "trips a run; the same `performance.now()` stamps around every socket's `onmessage` "
+        "handler and `send()`): medians per trip in us, event → reply `send()` + the `send()` "
+        "+ the handler after it + the wait for the next event; then the median trip (the parts' "
+        "medians need not add up to it). Raw JS sends after its handler, in the promise's "
+        "continuation.",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(engines),
+    ]
+    for binary in (False, True):
+        for variant, label in TRIP_LABELS.items():
+            cells = []
+            for e in engines:
+                row = next((r for r in data[e].get("trip") or [] if r["binary"] == binary), None)
+                parts = row.get(variant) if row else None
+                if parts is None:
+                    cells.append(NONE)
+                    continue
+                cells.append(
+                    " + ".join(f"{parts[p]:.0f}" for p in ("to_send", "send", "after_send", "wait"))
+                    + f"; trip {parts['trip']:.0f}"
+                )
+            kind = "1 B binary" if binary else "1 B text"
+            lines.append(f"| {label}, {kind} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def table(report: dict[str, Any], json_name: str) -> str:
     engines = [e for e in ENGINE_ORDER if e in report["engines"]]
     data = {}
@@ -449,6 +494,7 @@ def table(report: dict[str, Any], json_name: str) -> str:
     for i, (line, heading) in enumerate(body):
         if not heading or (i + 1 < len(body) and not body[i + 1][1]):
             lines.append(line)
+    lines += trip_table(engines, data, names)
     total, parts = size["total_gzip"], size["wheel_parts"]
     lines += [
         "",
