@@ -10,7 +10,7 @@
 #                               import cycles
 #   ./build.sh packages         publish-ready sdist + wheel (twine check) and npm tarball in build/packages/
 #   ./build.sh docs             the documentation site (Sphinx, offline, warnings as errors) in dist/docs/
-#   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt,ack,startup,memory]
+#   ./build.sh bench [--engine chromium|firefox|webkit] [--only recv,send,rtt,ack,trip,split,startup,memory]
 #                    [--target S] [--reps N] [--json PATH]
 #                               speed (Python API, JS facade vs raw JS), startup, memory; JSON too
 #
