@@ -535,6 +535,9 @@ def chart_items(report: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:
     items = []
     groups = [
         ("Python round trip", "rtt", "python", (16,)),
+        ("asyncio floor, round trip", "rtt", "task", (16,)),
+        ("Python plain loop", "plain", "python", (1,)),
+        ("asyncio floor, plain loop", "plain", "task", (1,)),
         ("Python receive", "recv", "python", (16, 1024, 65536)),
         ("Python send", "send", "python", (16, 1024, 65536)),
         ("facade round trip", "rtt", "facade", (16,)),
