@@ -348,15 +348,8 @@ def measure_startup(browser: Any, static_url: str, ws_url: str, reps: int) -> di
     return {"median_ms": median, "runs_ms": runs, "profiled": profiled}
 
 
-#: The round trip split's variants (the plain loop's sources, 1 B text and binary, its server),
-#: trips per run, and parts (TRIP_READ_JS).
-TRIP_VARIANTS = {
-    "raw": "raw JS",
-    "handler": "floor: pyodide handler",
-    "task": "floor: asyncio task",
-    "python": "python send+recv",
-    "facade": "JS facade",
-}
+#: The round trip split runs the plain loop's variants (PLAIN_SOURCES, 1 B text and binary,
+#: its server); trips per run, and parts (TRIP_READ_JS).
 TRIP_N = 1000
 TRIP_PARTS = ("to_send", "send", "after_send", "wait", "trip")
 
@@ -369,9 +362,9 @@ def measure_trip(bench: Bench) -> list[dict[str, Any]]:
     rows = []
     try:
         for binary in KINDS:
-            runs: dict[str, list[dict[str, float]]] = {v: [] for v in TRIP_VARIANTS}
+            runs: dict[str, list[dict[str, float]]] = {v: [] for v in PLAIN_VARIANTS}
             for rep in range(bench.reps + 1):
-                for variant in TRIP_VARIANTS:
+                for variant in PLAIN_VARIANTS:
                     arg = {"url": bench.plain_url, "n": TRIP_N, "size": 1, "binary": binary}
                     bench.run(PLAIN_SOURCES[variant], arg, variant)
                     parts = bench.page.evaluate(TRIP_READ_JS)
@@ -394,7 +387,7 @@ def print_trip(rows: list[dict[str, Any]]) -> None:
     )
     for row in rows:
         kind = "binary" if row["binary"] else "text"
-        for variant, label in TRIP_VARIANTS.items():
+        for variant, label in PLAIN_VARIANTS.items():
             parts = " | ".join(f"{row[variant][p]:5.0f}" for p in TRIP_PARTS)
             print(f"   {kind:<7}{label:<24}{parts}", flush=True)
 
